@@ -1,0 +1,69 @@
+#include "core/group_registry.h"
+
+#include <algorithm>
+
+#include <glog/logging.h>
+
+#include "absl/status/status.h"
+#include "core/protocol.h"
+
+namespace chatd {
+
+absl::StatusOr<GroupRegistry::Joined> GroupRegistry::Join(
+    absl::string_view group, absl::string_view name, int worker,
+    Announce announce) {
+  CHECK(worker >= 0 && worker < kMaxWorkers) << worker;
+  absl::MutexLock lock(&mu_);
+  auto [it, created] = groups_.try_emplace(group);
+  Entry& entry = it->second;
+  if (created) {
+    entry.group = std::make_unique<Group>(next_id_++, std::string(group));
+  }
+  if (!entry.names.emplace(name).second) {
+    return absl::AlreadyExistsError(kErrorNameTaken);
+  }
+  const uint64_t bit = uint64_t{1} << worker;
+  if (entry.members_on_worker[worker]++ == 0) {
+    // Relaxed: see Group::worker_mask(); the mutex orders writers.
+    entry.group->worker_mask_.fetch_or(bit, std::memory_order_relaxed);
+  }
+  announce(*entry.group, entry.group->worker_mask() & ~bit);
+  return Joined{entry.group.get(), entry.names.size()};
+}
+
+void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
+                          Announce announce) {
+  absl::MutexLock lock(&mu_);
+  auto it = groups_.find(group->name());
+  CHECK(it != groups_.end() && it->second.group.get() == group)
+      << "leave from unknown group " << group->name();
+  Entry& entry = it->second;
+  CHECK_EQ(entry.names.erase(name), 1u) << name << " not in " << group->name();
+  const uint64_t bit = uint64_t{1} << worker;
+  CHECK_GT(entry.members_on_worker[worker], 0u);
+  if (--entry.members_on_worker[worker] == 0) {
+    group->worker_mask_.fetch_and(~bit, std::memory_order_relaxed);
+  }
+  announce(*group, group->worker_mask() & ~bit);
+  if (entry.names.empty()) groups_.erase(it);
+}
+
+std::vector<std::string> GroupRegistry::Members(const Group& group) const {
+  std::vector<std::string> names;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = groups_.find(group.name());
+    if (it != groups_.end() && it->second.group.get() == &group) {
+      names.assign(it->second.names.begin(), it->second.names.end());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+size_t GroupRegistry::group_count() const {
+  absl::MutexLock lock(&mu_);
+  return groups_.size();
+}
+
+}  // namespace chatd

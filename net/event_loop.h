@@ -1,0 +1,53 @@
+// EventLoop is one thread's epoll reactor. Each worker thread and the
+// acceptor thread own one; only the owning thread may call its methods. It
+// dispatches readiness to Handlers and leaves the pass structure (what to do
+// between polls, when to stop) to its owner.
+//
+// Registrations are level-triggered: a handler that stops reading before
+// EAGAIN (to be fair to other connections) is simply called again on the
+// next pass.
+#ifndef CHATD_NET_EVENT_LOOP_H_
+#define CHATD_NET_EVENT_LOOP_H_
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace chatd {
+
+class EventLoop {
+ public:
+  class Handler {
+   public:
+    // `events` is the epoll mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP...).
+    virtual void OnEvents(uint32_t events) = 0;
+
+   protected:
+    ~Handler() = default;
+  };
+
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Registration failures are programming errors (bad fd, double add) and
+  // die. The handler must outlive its registration and, because a batch may
+  // still name a removed fd, the rest of the current Poll().
+  void Add(int fd, uint32_t events, Handler* handler);
+  void Modify(int fd, uint32_t events, Handler* handler);
+  void Remove(int fd);
+
+  // Waits up to `timeout_ms` (-1: forever) and dispatches one batch of
+  // events. Returns the number dispatched.
+  int Poll(int timeout_ms);
+
+ private:
+  const int epoll_fd_;
+  std::vector<epoll_event> events_;
+};
+
+}  // namespace chatd
+
+#endif  // CHATD_NET_EVENT_LOOP_H_

@@ -1,0 +1,81 @@
+#include "net/output_queue.h"
+
+#include <errno.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+
+namespace chatd {
+namespace {
+
+// Capacity above which a drained queue gives its memory back, so a burst to
+// one connection does not pin memory on an idle one.
+constexpr size_t kKeepCapacity = 64;
+
+}  // namespace
+
+void OutputQueue::Push(PayloadRef line) {
+  if (line->size() == 0) return;
+  pending_bytes_ += line->size();
+  lines_.push_back(std::move(line));
+}
+
+absl::Status OutputQueue::WriteTo(int fd) {
+  iovec iov[kMaxIov];
+  while (!empty()) {
+    size_t count = 0;
+    size_t bytes = 0;
+    for (size_t i = head_; i < lines_.size() && count < kMaxIov; ++i) {
+      const size_t skip = i == head_ ? head_offset_ : 0;
+      iov[count].iov_base = const_cast<char*>(lines_[i]->data()) + skip;
+      iov[count].iov_len = lines_[i]->size() - skip;
+      bytes += iov[count].iov_len;
+      ++count;
+    }
+    const ssize_t n = writev(fd, iov, static_cast<int>(count));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return absl::OkStatus();
+      return absl::ErrnoToStatus(errno, "writev");
+    }
+    Consume(static_cast<size_t>(n));
+    // A short write means the socket buffer is full.
+    if (static_cast<size_t>(n) < bytes) return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+void OutputQueue::Consume(size_t n) {
+  pending_bytes_ -= n;
+  while (n > 0) {
+    const size_t left = lines_[head_]->size() - head_offset_;
+    if (n < left) {
+      head_offset_ += n;
+      return;
+    }
+    n -= left;
+    lines_[head_] = PayloadRef();  // Release as soon as it is written.
+    ++head_;
+    head_offset_ = 0;
+  }
+  if (head_ == lines_.size()) {
+    Clear();
+  } else if (head_ >= kMaxIov && head_ * 2 >= lines_.size()) {
+    // Compact now and then so a queue that never drains fully stays bounded.
+    lines_.erase(lines_.begin(), lines_.begin() + static_cast<long>(head_));
+    head_ = 0;
+  }
+}
+
+void OutputQueue::Clear() {
+  if (lines_.capacity() > kKeepCapacity) {
+    std::vector<PayloadRef>().swap(lines_);
+  } else {
+    lines_.clear();
+  }
+  head_ = 0;
+  head_offset_ = 0;
+  pending_bytes_ = 0;
+}
+
+}  // namespace chatd

@@ -1,0 +1,54 @@
+// OutputQueue holds what a connection still has to write: a FIFO of shared
+// Payloads, the first possibly part-written. Owned by one connection and
+// touched only on its worker's thread.
+//
+// Queuing a line costs a reference, not a copy; flushing gathers up to
+// kMaxIov payloads into one writev, so many lines queued during one loop pass
+// leave in one syscall. An empty queue holds no heap memory.
+#ifndef CHATD_NET_OUTPUT_QUEUE_H_
+#define CHATD_NET_OUTPUT_QUEUE_H_
+
+#include <cstddef>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "net/payload.h"
+
+namespace chatd {
+
+class OutputQueue {
+ public:
+  // Linux's IOV_MAX.
+  static constexpr size_t kMaxIov = 1024;
+
+  OutputQueue() = default;
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+
+  void Push(PayloadRef line);
+
+  bool empty() const { return pending_bytes_ == 0; }
+  // Queued bytes not yet accepted by the kernel.
+  size_t pending_bytes() const { return pending_bytes_; }
+
+  // Writes to the non-blocking `fd` until the queue is empty or the socket
+  // would block. Returns OK in both cases (check empty()); any other error
+  // (EPIPE, ECONNRESET...) means the connection is dead.
+  absl::Status WriteTo(int fd);
+
+  // Drops everything queued.
+  void Clear();
+
+ private:
+  // Drops `n` bytes from the front.
+  void Consume(size_t n);
+
+  std::vector<PayloadRef> lines_;
+  size_t head_ = 0;         // First line not fully written.
+  size_t head_offset_ = 0;  // Bytes of lines_[head_] already written.
+  size_t pending_bytes_ = 0;
+};
+
+}  // namespace chatd
+
+#endif  // CHATD_NET_OUTPUT_QUEUE_H_

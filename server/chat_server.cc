@@ -1,0 +1,86 @@
+#include "server/chat_server.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glog/logging.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/protocol.h"
+#include "net/socket.h"
+
+namespace chatd {
+
+absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
+    const Options& options) {
+  if (options.threads < 1 || options.threads > kMaxWorkers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be 1 to ", kMaxWorkers));
+  }
+  absl::StatusOr<int> fd =
+      ListenTcp(options.bind, options.port, options.listen_backlog);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<uint16_t> port = LocalPort(*fd);
+  if (!port.ok()) {
+    close(*fd);
+    return port.status();
+  }
+  return std::unique_ptr<ChatServer>(new ChatServer(options, *fd, *port));
+}
+
+ChatServer::ChatServer(const Options& options, int listen_fd, uint16_t port)
+    : options_(options), port_(port) {
+  for (int i = 0; i < options.threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(
+        i, options.worker, &registry_, static_cast<Transport*>(this), [this] {
+          connections_.fetch_sub(1, std::memory_order_relaxed);
+        }));
+  }
+  acceptor_ = std::make_unique<Acceptor>(
+      listen_fd, [this](int fd) { OnAccept(fd); },
+      [](int fd) {
+        // Out of fds: best effort, the socket buffer is empty.
+        static constexpr char kFull[] = "ERROR server full\n";
+        send(fd, kFull, sizeof(kFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      });
+}
+
+ChatServer::~ChatServer() { Stop(); }
+
+void ChatServer::Start() {
+  CHECK(!started_);
+  started_ = true;
+  // A write to a client that vanished must be an EPIPE error, not a signal
+  // that kills the process.
+  signal(SIGPIPE, SIG_IGN);
+  for (auto& worker : workers_) worker->Start();
+  acceptor_->Start();
+}
+
+void ChatServer::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  acceptor_->Stop();
+  for (auto& worker : workers_) worker->Post(Envelope::Shutdown());
+  for (auto& worker : workers_) worker->Join();
+}
+
+void ChatServer::OnAccept(int fd) {
+  Worker& worker = *workers_[next_worker_];
+  next_worker_ = (next_worker_ + 1) % workers_.size();
+  if (connections_.load(std::memory_order_relaxed) >=
+      options_.max_connections) {
+    worker.Post(Envelope::Refusal(fd));
+    return;
+  }
+  connections_.fetch_add(1, std::memory_order_relaxed);
+  worker.Post(Envelope::Connection(fd));
+}
+
+void ChatServer::Post(int worker, uint64_t group_id, PayloadRef line) {
+  workers_[worker]->Post(Envelope::Broadcast(group_id, std::move(line)));
+}
+
+}  // namespace chatd

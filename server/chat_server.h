@@ -1,0 +1,75 @@
+// ChatServer wires the pieces together: the listening socket and Acceptor,
+// N Workers, and the GroupRegistry they share. It owns all of them, hands
+// each accepted fd to the next worker in turn, and carries broadcasts
+// between workers (it is their ChatShard::Transport).
+#ifndef CHATD_SERVER_CHAT_SERVER_H_
+#define CHATD_SERVER_CHAT_SERVER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/chat_shard.h"
+#include "core/group_registry.h"
+#include "net/acceptor.h"
+#include "server/worker.h"
+
+namespace chatd {
+
+class ChatServer : private ChatShard::Transport {
+ public:
+  struct Options {
+    std::string bind = "127.0.0.1";
+    uint16_t port = 7000;  // 0 picks a free port.
+    int threads = 1;       // Workers, 1 to kMaxWorkers.
+    // Open client connections at most; more are told "ERROR server full".
+    size_t max_connections = 10000;
+    int listen_backlog = 4096;
+    Worker::Options worker;
+  };
+
+  // Binds the listening socket; nothing runs until Start().
+  static absl::StatusOr<std::unique_ptr<ChatServer>> Create(
+      const Options& options);
+  ~ChatServer();
+  ChatServer(const ChatServer&) = delete;
+  ChatServer& operator=(const ChatServer&) = delete;
+
+  uint16_t port() const { return port_; }
+
+  void Start();
+  // Stops accepting, tells every client "* server shutting down", waits up
+  // to the grace period for them to take it, and joins every thread.
+  void Stop();
+
+  // Open client connections. Relaxed: a gauge, exact only when quiescent.
+  size_t connection_count() const {
+    return connections_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  ChatServer(const Options& options, int listen_fd, uint16_t port);
+
+  void OnAccept(int fd);
+  void Post(int worker, uint64_t group_id, PayloadRef line) override;
+
+  const Options options_;
+  const uint16_t port_;
+  GroupRegistry registry_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Acceptor> acceptor_;
+  size_t next_worker_ = 0;  // Acceptor thread only.
+  // Incremented by the acceptor, decremented by workers. Relaxed: it orders
+  // nothing else; a connection admitted a moment late or early is harmless.
+  std::atomic<size_t> connections_{0};
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace chatd
+
+#endif  // CHATD_SERVER_CHAT_SERVER_H_

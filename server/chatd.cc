@@ -1,0 +1,131 @@
+// chatd: the group chat server. Parses flags, binds, runs a ChatServer until
+// SIGINT or SIGTERM, then shuts it down cleanly and exits 0.
+
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/group_registry.h"
+#include "net/socket.h"
+#include "server/chat_server.h"
+
+DEFINE_int32(port, 7000, "TCP port to listen on; 0 picks a free one.");
+DEFINE_string(bind, "127.0.0.1", "IPv4 address to listen on.");
+DEFINE_int32(threads, 0,
+             "Worker threads (each runs one epoll loop); 0 means one per CPU.");
+DEFINE_int64(max_connections, 0,
+             "Most client connections served at once; more are answered "
+             "'ERROR server full' and closed. 0 means as many as the open-file "
+             "limit allows.");
+DEFINE_int64(max_line_bytes, 4096,
+             "Longest accepted line, without its line ending; a longer one is "
+             "answered 'ERROR line too long' and the connection is closed.");
+DEFINE_string(port_file, "",
+              "If set, the bound port is written to this file (atomically) "
+              "once the server is listening.");
+DEFINE_int32(listen_backlog, 4096, "listen() backlog.");
+
+namespace chatd {
+namespace {
+
+// Fds the process keeps for itself: epoll and eventfds per worker, the
+// listening socket, the acceptor's spare, logs.
+constexpr uint64_t kReservedFds = 64;
+
+bool WritePortFile(const std::string& path, uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = fopen(tmp.c_str(), "w");
+  if (f == nullptr) return false;
+  fprintf(f, "%u\n", port);
+  if (fclose(f) != 0) return false;
+  return rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+int Main() {
+  // Block the stop signals in every thread (they inherit the mask) and take
+  // them synchronously in main.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<uint64_t> fd_limit = RaiseFileLimit();
+  if (!fd_limit.ok()) {
+    LOG(WARNING) << "cannot raise the open-file limit: " << fd_limit.status();
+  }
+  const uint64_t fd_room = fd_limit.ok() && *fd_limit > kReservedFds * 2
+                               ? *fd_limit - kReservedFds
+                               : 1024;
+
+  ChatServer::Options options;
+  options.bind = FLAGS_bind;
+  if (FLAGS_port < 0 || FLAGS_port > 65535) {
+    LOG(ERROR) << "--port must be 0 to 65535";
+    return 2;
+  }
+  options.port = static_cast<uint16_t>(FLAGS_port);
+  options.threads = FLAGS_threads > 0
+                        ? FLAGS_threads
+                        : static_cast<int>(std::thread::hardware_concurrency());
+  if (options.threads > kMaxWorkers) options.threads = kMaxWorkers;
+  if (options.threads < 1) options.threads = 1;
+  if (FLAGS_max_line_bytes < 1) {
+    LOG(ERROR) << "--max_line_bytes must be positive";
+    return 2;
+  }
+  options.worker.max_line_bytes = static_cast<size_t>(FLAGS_max_line_bytes);
+  options.max_connections = FLAGS_max_connections > 0
+                                ? static_cast<size_t>(FLAGS_max_connections)
+                                : fd_room;
+  if (options.max_connections > fd_room) {
+    LOG(WARNING) << "--max_connections=" << options.max_connections
+                 << " exceeds the open-file limit; connections past " << fd_room
+                 << " will be refused for lack of file descriptors";
+  }
+  options.listen_backlog = FLAGS_listen_backlog;
+
+  absl::StatusOr<std::unique_ptr<ChatServer>> server =
+      ChatServer::Create(options);
+  if (!server.ok()) {
+    LOG(ERROR) << "cannot start: " << server.status();
+    return 1;
+  }
+  (*server)->Start();
+  LOG(INFO) << "chatd listening on " << options.bind << ":" << (*server)->port()
+            << " with " << options.threads << " worker threads, up to "
+            << options.max_connections << " connections";
+  if (!FLAGS_port_file.empty() &&
+      !WritePortFile(FLAGS_port_file, (*server)->port())) {
+    PLOG(ERROR) << "cannot write --port_file " << FLAGS_port_file;
+    (*server)->Stop();
+    return 1;
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  LOG(INFO) << "got " << strsignal(signal_number) << "; shutting down";
+  (*server)->Stop();
+  server->reset();
+  LOG(INFO) << "chatd stopped";
+  return 0;
+}
+
+}  // namespace
+}  // namespace chatd
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  gflags::SetUsageMessage("chatd: a multi-reactor group chat server");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  return chatd::Main();
+}

@@ -1,0 +1,80 @@
+// ClientConnection is one client's socket on a worker: it reads bytes into
+// its Session and writes the Session's output. Owned by its Worker and
+// touched only on that worker's thread.
+//
+// Life: open (reading and writing) -> draining (the session is over: input is
+// read and thrown away, queued output is flushed, then the write side is shut
+// so the client sees every byte before EOF) -> retired (out of the loop; the
+// worker frees it at the end of the pass). Draining ends on the client's EOF,
+// an error, or the worker's close deadline. Throwing input away instead of
+// closing at once matters: closing a socket with unread input sends a reset,
+// and a reset can destroy the error line the client has not read yet.
+#ifndef CHATD_SERVER_CLIENT_CONNECTION_H_
+#define CHATD_SERVER_CLIENT_CONNECTION_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "core/session.h"
+#include "net/event_loop.h"
+#include "net/output_queue.h"
+#include "net/payload.h"
+
+namespace chatd {
+
+class Worker;
+
+class ClientConnection : public EventLoop::Handler, public SessionOutput {
+ public:
+  // Takes ownership of the connected, non-blocking `fd`.
+  ClientConnection(Worker* worker, int fd);
+  // Ends the session if still open and closes the fd.
+  ~ClientConnection();
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+
+  // Starts watching the socket.
+  void Open();
+  // Sends `line` (an error or notice), ends the session and drains.
+  void CloseWith(PayloadRef line);
+
+  void OnEvents(uint32_t events) override;
+  void Send(PayloadRef line) override;
+
+  // Writes what is queued; the worker calls it once per pass for each
+  // connection that had output queued.
+  void Flush();
+  // Retires a draining connection whose deadline has passed.
+  void ExpireIfDue(absl::Time now);
+
+  bool retired() const { return state_ == State::kRetired; }
+  bool draining() const { return state_ == State::kDraining; }
+  int fd() const { return fd_; }
+
+ private:
+  enum class State { kOpen, kDraining, kRetired };
+
+  void Read();
+  void QueueFlush();
+  // The session is over: stop serving input, flush, then close.
+  void Drain();
+  // Leaves the loop for good; the worker frees the connection later.
+  void Retire();
+  // Keeps EPOLLOUT armed exactly while output is pending.
+  void UpdateInterest();
+
+  Worker* const worker_;
+  const int fd_;
+  Session session_;
+  OutputQueue output_;
+  State state_ = State::kOpen;
+  uint32_t interest_ = 0;  // The epoll mask registered for fd_.
+  bool queued_for_flush_ = false;
+  bool peer_closed_ = false;  // Read returned 0.
+  bool write_shut_ = false;
+  absl::Time drain_deadline_;
+};
+
+}  // namespace chatd
+
+#endif  // CHATD_SERVER_CLIENT_CONNECTION_H_

@@ -1,0 +1,37 @@
+// Envelope is what travels through a worker's Mailbox: the typed unit of
+// cross-thread work. The acceptor posts new connections; other workers post
+// broadcasts; the server posts the shutdown.
+#ifndef CHATD_SERVER_ENVELOPE_H_
+#define CHATD_SERVER_ENVELOPE_H_
+
+#include <cstdint>
+
+#include "net/payload.h"
+
+namespace chatd {
+
+struct Envelope {
+  enum class Kind {
+    kNone,        // A moved-from or default envelope.
+    kConnection,  // `fd` is a new client for this worker to serve.
+    kRefusal,     // `fd` is a client to answer "ERROR server full" and close.
+    kBroadcast,   // `line` goes to this worker's members of `group_id`.
+    kShutdown,    // Tell every client, flush, and stop.
+  };
+
+  static Envelope Connection(int fd) { return {Kind::kConnection, fd, 0, {}}; }
+  static Envelope Refusal(int fd) { return {Kind::kRefusal, fd, 0, {}}; }
+  static Envelope Broadcast(uint64_t group_id, PayloadRef line) {
+    return {Kind::kBroadcast, -1, group_id, std::move(line)};
+  }
+  static Envelope Shutdown() { return {Kind::kShutdown, -1, 0, {}}; }
+
+  Kind kind = Kind::kNone;
+  int fd = -1;
+  uint64_t group_id = 0;
+  PayloadRef line;
+};
+
+}  // namespace chatd
+
+#endif  // CHATD_SERVER_ENVELOPE_H_
