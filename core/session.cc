@@ -10,16 +10,19 @@
 namespace chatd {
 
 Session::Session(ChatShard* shard, SessionOutput* output,
-                 size_t max_line_bytes)
-    : shard_(shard), output_(output), framer_(max_line_bytes) {}
+                 const SessionLimits& limits)
+    : shard_(shard),
+      output_(output),
+      framer_(limits.max_line_bytes),
+      rate_(limits.max_msgs_per_sec, limits.max_burst) {}
 
 Session::~Session() { DCHECK(!joined()) << "session destroyed while joined"; }
 
-bool Session::OnInput(absl::string_view bytes) {
+bool Session::OnInput(absl::string_view bytes, absl::Time now) {
   if (over_) return false;
   const LineFramer::Result result =
-      framer_.Feed(bytes, [this](absl::string_view line) {
-        return HandleLine(line);
+      framer_.Feed(bytes, [this, now](absl::string_view line) {
+        return HandleLine(line, now);
       });
   if (result == LineFramer::Result::kLineTooLong) Fail(kErrorLineTooLong);
   return !over_;
@@ -33,8 +36,8 @@ void Session::End() {
   shard_->Leave(group, name_, this);
 }
 
-bool Session::HandleLine(absl::string_view line) {
-  return joined() ? HandleChat(line) : HandleJoin(line);
+bool Session::HandleLine(absl::string_view line, absl::Time now) {
+  return joined() ? HandleChat(line, now) : HandleJoin(line);
 }
 
 bool Session::HandleJoin(absl::string_view line) {
@@ -50,8 +53,12 @@ bool Session::HandleJoin(absl::string_view line) {
   return true;
 }
 
-bool Session::HandleChat(absl::string_view line) {
+bool Session::HandleChat(absl::string_view line, absl::Time now) {
   const ChatInput input = ParseChatLine(line);
+  // Commands count too: a /who flood costs the server more than messages.
+  if (input.kind != ChatInput::Kind::kEmpty && !rate_.Take(now)) {
+    return Fail(kErrorFlooding);
+  }
   switch (input.kind) {
     case ChatInput::Kind::kEmpty:
       return true;

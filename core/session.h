@@ -9,11 +9,23 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/line_framer.h"
+#include "core/token_bucket.h"
 #include "net/payload.h"
 
 namespace chatd {
+
+// What one client may send. Set per server by flags.
+struct SessionLimits {
+  // Longest line, without its line ending.
+  size_t max_line_bytes = 4096;
+  // Non-empty lines per second a joined member may send, with bursts of up
+  // to `max_burst`; 0 means no limit.
+  double max_msgs_per_sec = 0;
+  double max_burst = 0;
+};
 
 // Where a session's lines for its own client go.
 class SessionOutput {
@@ -28,17 +40,18 @@ class SessionOutput {
 
 class Session {
  public:
-  Session(ChatShard* shard, SessionOutput* output, size_t max_line_bytes);
+  Session(ChatShard* shard, SessionOutput* output,
+          const SessionLimits& limits);
   // A session must have been ended before it is destroyed.
   ~Session();
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Handles bytes from the client. Returns false when the session is over
-  // (an error or /quit was answered): the caller then stops reading, calls
-  // End(), flushes what was sent and closes.
-  bool OnInput(absl::string_view bytes);
+  // Handles bytes from the client, received at `now`. Returns false when the
+  // session is over (an error or /quit was answered): the caller then stops
+  // reading, calls End(), flushes what was sent and closes.
+  bool OnInput(absl::string_view bytes, absl::Time now);
 
   // The connection is gone or going: leaves the group, if joined, which tells
   // the other members. Idempotent.
@@ -56,14 +69,15 @@ class Session {
   friend class ChatShard;
 
   // Each returns false when the session is over.
-  bool HandleLine(absl::string_view line);
+  bool HandleLine(absl::string_view line, absl::Time now);
   bool HandleJoin(absl::string_view line);
-  bool HandleChat(absl::string_view line);
+  bool HandleChat(absl::string_view line, absl::Time now);
   bool Fail(absl::string_view reason);
 
   ChatShard* const shard_;
   SessionOutput* const output_;
   LineFramer framer_;
+  TokenBucket rate_;
   bool over_ = false;
   Group* group_ = nullptr;  // Set while joined.
   std::string name_;
