@@ -1,7 +1,9 @@
 #include "net/acceptor.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,10 +67,13 @@ void Acceptor::Run() {
 
 void Acceptor::OnEvents(uint32_t events) {
   while (!stopping_) {
-    const int fd =
-        accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof(peer);
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer),
+                           &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      on_accept_(fd);
+      on_accept_(fd, peer.sin_family == AF_INET ? ntohl(peer.sin_addr.s_addr)
+                                                : 0);
       continue;
     }
     switch (errno) {

@@ -23,7 +23,8 @@ namespace chatd {
 
 class Acceptor : private EventLoop::Handler {
  public:
-  using OnAccept = std::function<void(int fd)>;
+  // `peer_ip` is the client's IPv4 address in host order (0 if not IPv4).
+  using OnAccept = std::function<void(int fd, uint32_t peer_ip)>;
   // Called for a connection refused for lack of fds, before it is closed.
   using OnRefuse = std::function<void(int fd)>;
 

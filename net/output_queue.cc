@@ -67,6 +67,15 @@ void OutputQueue::Consume(size_t n) {
   }
 }
 
+void OutputQueue::DropUnstarted() {
+  if (head_offset_ == 0) {
+    Clear();
+    return;
+  }
+  pending_bytes_ = lines_[head_]->size() - head_offset_;
+  lines_.erase(lines_.begin() + static_cast<long>(head_) + 1, lines_.end());
+}
+
 void OutputQueue::Clear() {
   if (lines_.capacity() > kKeepCapacity) {
     std::vector<PayloadRef>().swap(lines_);

@@ -39,6 +39,10 @@ class OutputQueue {
   // Drops everything queued.
   void Clear();
 
+  // Drops every line not yet started, keeping a part-written first line so
+  // the client never sees half a line.
+  void DropUnstarted();
+
  private:
   // Drops `n` bytes from the front.
   void Consume(size_t n);

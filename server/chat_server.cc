@@ -31,15 +31,16 @@ absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
 }
 
 ChatServer::ChatServer(const Options& options, int listen_fd, uint16_t port)
-    : options_(options), port_(port) {
+    : options_(options),
+      port_(port),
+      limits_(options.max_connections, options.max_connections_per_ip) {
   for (int i = 0; i < options.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(
-        i, options.worker, &registry_, static_cast<Transport*>(this), [this] {
-          connections_.fetch_sub(1, std::memory_order_relaxed);
-        }));
+        i, options.worker, &registry_, static_cast<Transport*>(this),
+        [this](uint32_t peer_ip) { limits_.Release(peer_ip); }));
   }
   acceptor_ = std::make_unique<Acceptor>(
-      listen_fd, [this](int fd) { OnAccept(fd); },
+      listen_fd, [this](int fd, uint32_t peer_ip) { OnAccept(fd, peer_ip); },
       [](int fd) {
         // Out of fds: best effort, the socket buffer is empty.
         static constexpr char kFull[] = "ERROR server full\n";
@@ -67,16 +68,17 @@ void ChatServer::Stop() {
   for (auto& worker : workers_) worker->Join();
 }
 
-void ChatServer::OnAccept(int fd) {
+void ChatServer::OnAccept(int fd, uint32_t peer_ip) {
   Worker& worker = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  if (connections_.load(std::memory_order_relaxed) >=
-      options_.max_connections) {
-    worker.Post(Envelope::Refusal(fd));
+  const ConnectionLimits::Verdict verdict = limits_.Admit(peer_ip);
+  if (verdict != ConnectionLimits::Verdict::kAdmit) {
+    // The worker answers and closes it, lingering so the reply is not lost.
+    worker.Post(Envelope::Refusal(
+        fd, FormatError(ConnectionLimits::Reason(verdict))));
     return;
   }
-  connections_.fetch_add(1, std::memory_order_relaxed);
-  worker.Post(Envelope::Connection(fd));
+  worker.Post(Envelope::Connection(fd, peer_ip));
 }
 
 void ChatServer::Post(int worker, uint64_t group_id, PayloadRef line) {

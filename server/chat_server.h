@@ -5,7 +5,6 @@
 #ifndef CHATD_SERVER_CHAT_SERVER_H_
 #define CHATD_SERVER_CHAT_SERVER_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,6 +15,7 @@
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
 #include "net/acceptor.h"
+#include "server/connection_limits.h"
 #include "server/worker.h"
 
 namespace chatd {
@@ -28,6 +28,8 @@ class ChatServer : private ChatShard::Transport {
     int threads = 1;       // Workers, 1 to kMaxWorkers.
     // Open client connections at most; more are told "ERROR server full".
     size_t max_connections = 10000;
+    // Open connections from one IPv4 address at most; 0 means no limit.
+    size_t max_connections_per_ip = 0;
     int listen_backlog = 4096;
     Worker::Options worker;
   };
@@ -46,15 +48,12 @@ class ChatServer : private ChatShard::Transport {
   // to the grace period for them to take it, and joins every thread.
   void Stop();
 
-  // Open client connections. Relaxed: a gauge, exact only when quiescent.
-  size_t connection_count() const {
-    return connections_.load(std::memory_order_relaxed);
-  }
+  size_t connection_count() const { return limits_.open(); }
 
  private:
   ChatServer(const Options& options, int listen_fd, uint16_t port);
 
-  void OnAccept(int fd);
+  void OnAccept(int fd, uint32_t peer_ip);
   void Post(int worker, uint64_t group_id, PayloadRef line) override;
 
   const Options options_;
@@ -63,9 +62,7 @@ class ChatServer : private ChatShard::Transport {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
   size_t next_worker_ = 0;  // Acceptor thread only.
-  // Incremented by the acceptor, decremented by workers. Relaxed: it orders
-  // nothing else; a connection admitted a moment late or early is harmless.
-  std::atomic<size_t> connections_{0};
+  ConnectionLimits limits_;
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -28,6 +29,22 @@ DEFINE_int64(max_connections, 0,
 DEFINE_int64(max_line_bytes, 4096,
              "Longest accepted line, without its line ending; a longer one is "
              "answered 'ERROR line too long' and the connection is closed.");
+DEFINE_int64(max_output_bytes, 1 << 20,
+             "Most unsent bytes queued for one client; a client that falls "
+             "further behind is sent 'ERROR too slow' and dropped. 0 = no "
+             "limit.");
+DEFINE_double(max_msgs_per_sec, 20,
+              "Lines per second one member may send on average; faster gets "
+              "'ERROR flooding' and is closed. 0 = no limit.");
+DEFINE_double(max_burst, 50,
+              "Lines a member may send at once before --max_msgs_per_sec "
+              "applies.");
+DEFINE_int32(join_timeout_s, 10,
+             "Seconds a new connection has to send a valid JOIN before it is "
+             "closed; 0 = no limit.");
+DEFINE_int64(max_connections_per_ip, 0,
+             "Most connections from one IPv4 address; more get 'ERROR too "
+             "many connections from your address'. 0 = no limit.");
 DEFINE_string(port_file, "",
               "If set, the bound port is written to this file (atomically) "
               "once the server is listening.");
@@ -82,7 +99,21 @@ int Main() {
     LOG(ERROR) << "--max_line_bytes must be positive";
     return 2;
   }
-  options.worker.max_line_bytes = static_cast<size_t>(FLAGS_max_line_bytes);
+  if (FLAGS_max_output_bytes < 0 || FLAGS_max_msgs_per_sec < 0 ||
+      FLAGS_max_burst < 0 || FLAGS_join_timeout_s < 0 ||
+      FLAGS_max_connections_per_ip < 0) {
+    LOG(ERROR) << "limits must not be negative";
+    return 2;
+  }
+  options.worker.session.max_line_bytes =
+      static_cast<size_t>(FLAGS_max_line_bytes);
+  options.worker.session.max_msgs_per_sec = FLAGS_max_msgs_per_sec;
+  // A burst below one message would refuse every message.
+  options.worker.session.max_burst = std::max(1.0, FLAGS_max_burst);
+  options.worker.max_output_bytes = static_cast<size_t>(FLAGS_max_output_bytes);
+  options.worker.join_timeout = absl::Seconds(FLAGS_join_timeout_s);
+  options.max_connections_per_ip =
+      static_cast<size_t>(FLAGS_max_connections_per_ip);
   options.max_connections = FLAGS_max_connections > 0
                                 ? static_cast<size_t>(FLAGS_max_connections)
                                 : fd_room;

@@ -6,6 +6,7 @@
 
 #include <glog/logging.h>
 
+#include "core/protocol.h"
 #include "net/socket.h"
 #include "server/worker.h"
 
@@ -17,10 +18,14 @@ constexpr int kMaxReadsPerEvent = 4;
 
 }  // namespace
 
-ClientConnection::ClientConnection(Worker* worker, int fd)
+ClientConnection::ClientConnection(Worker* worker, int fd, uint32_t peer_ip,
+                                   bool admitted)
     : worker_(worker),
       fd_(fd),
-      session_(&worker->shard(), this, worker->options().max_line_bytes) {}
+      peer_ip_(peer_ip),
+      admitted_(admitted),
+      accepted_at_(worker->now()),
+      session_(&worker->shard(), this, worker->options().session) {}
 
 ClientConnection::~ClientConnection() {
   session_.End();
@@ -49,9 +54,24 @@ void ClientConnection::OnEvents(uint32_t events) {
 }
 
 void ClientConnection::Send(PayloadRef line) {
-  if (retired()) return;
+  if (retired() || too_slow_) return;
   output_.Push(std::move(line));
+  const size_t limit = worker_->options().max_output_bytes;
+  if (limit > 0 && output_.pending_bytes() > limit && state_ == State::kOpen) {
+    too_slow_ = true;
+  }
   QueueFlush();
+}
+
+void ClientConnection::DropAsTooSlow() {
+  LOG(WARNING) << "dropping slow consumer "
+               << (session_.joined() ? session_.name() : "(not joined)")
+               << " in "
+               << (session_.joined() ? session_.group()->name() : "(none)")
+               << ": " << output_.pending_bytes() << " bytes pending";
+  output_.DropUnstarted();
+  output_.Push(FormatError(kErrorTooSlow));
+  Drain();
 }
 
 void ClientConnection::QueueFlush() {
@@ -68,7 +88,7 @@ void ClientConnection::Read() {
     if (n > 0) {
       // Once draining, input is read only to be thrown away.
       if (state_ == State::kOpen &&
-          !session_.OnInput(absl::string_view(buffer, n))) {
+          !session_.OnInput(absl::string_view(buffer, n), worker_->now())) {
         Drain();
       }
       if (static_cast<size_t>(n) < size) return;  // Most likely empty now.
@@ -95,6 +115,7 @@ void ClientConnection::Read() {
 void ClientConnection::Flush() {
   queued_for_flush_ = false;
   if (retired()) return;
+  if (too_slow_ && state_ == State::kOpen) DropAsTooSlow();
   if (!output_.empty()) {
     const absl::Status status = output_.WriteTo(fd_);
     if (!status.ok()) {
@@ -129,6 +150,13 @@ void ClientConnection::Drain() {
 
 void ClientConnection::ExpireIfDue(absl::Time now) {
   if (state_ == State::kDraining && now >= drain_deadline_) Retire();
+}
+
+void ClientConnection::CloseIfNotJoinedSince(absl::Time time) {
+  if (state_ == State::kOpen && !session_.joined() && accepted_at_ < time) {
+    VLOG(1) << "fd " << fd_ << ": no JOIN in time";
+    CloseWith(FormatError(kErrorJoinTimeout));
+  }
 }
 
 void ClientConnection::Retire() {

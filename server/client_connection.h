@@ -26,8 +26,9 @@ class Worker;
 
 class ClientConnection : public EventLoop::Handler, public SessionOutput {
  public:
-  // Takes ownership of the connected, non-blocking `fd`.
-  ClientConnection(Worker* worker, int fd);
+  // Takes ownership of the connected, non-blocking `fd`. `admitted` is false
+  // for a connection accepted only to be refused.
+  ClientConnection(Worker* worker, int fd, uint32_t peer_ip, bool admitted);
   // Ends the session if still open and closes the fd.
   ~ClientConnection();
   ClientConnection(const ClientConnection&) = delete;
@@ -46,10 +47,14 @@ class ClientConnection : public EventLoop::Handler, public SessionOutput {
   void Flush();
   // Retires a draining connection whose deadline has passed.
   void ExpireIfDue(absl::Time now);
+  // Closes an open connection accepted before `time` that has not joined.
+  void CloseIfNotJoinedSince(absl::Time time);
 
   bool retired() const { return state_ == State::kRetired; }
   bool draining() const { return state_ == State::kDraining; }
   int fd() const { return fd_; }
+  uint32_t peer_ip() const { return peer_ip_; }
+  bool admitted() const { return admitted_; }
 
  private:
   enum class State { kOpen, kDraining, kRetired };
@@ -62,9 +67,14 @@ class ClientConnection : public EventLoop::Handler, public SessionOutput {
   void Retire();
   // Keeps EPOLLOUT armed exactly while output is pending.
   void UpdateInterest();
+  // Output passed --max_output_bytes: drop what is queued, say why, leave.
+  void DropAsTooSlow();
 
   Worker* const worker_;
   const int fd_;
+  const uint32_t peer_ip_;
+  const bool admitted_;
+  const absl::Time accepted_at_;
   Session session_;
   OutputQueue output_;
   State state_ = State::kOpen;
@@ -72,6 +82,9 @@ class ClientConnection : public EventLoop::Handler, public SessionOutput {
   bool queued_for_flush_ = false;
   bool peer_closed_ = false;  // Read returned 0.
   bool write_shut_ = false;
+  // Output passed the limit during a fan-out; the drop waits for Flush so it
+  // never re-enters the fan-out that caused it.
+  bool too_slow_ = false;
   absl::Time drain_deadline_;
 };
 

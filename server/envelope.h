@@ -14,22 +14,27 @@ struct Envelope {
   enum class Kind {
     kNone,        // A moved-from or default envelope.
     kConnection,  // `fd` is a new client for this worker to serve.
-    kRefusal,     // `fd` is a client to answer "ERROR server full" and close.
+    kRefusal,     // `fd` is a client to answer `line` (an error) and close.
     kBroadcast,   // `line` goes to this worker's members of `group_id`.
     kShutdown,    // Tell every client, flush, and stop.
   };
 
-  static Envelope Connection(int fd) { return {Kind::kConnection, fd, 0, {}}; }
-  static Envelope Refusal(int fd) { return {Kind::kRefusal, fd, 0, {}}; }
-  static Envelope Broadcast(uint64_t group_id, PayloadRef line) {
-    return {Kind::kBroadcast, -1, group_id, std::move(line)};
+  static Envelope Connection(int fd, uint32_t peer_ip) {
+    return {Kind::kConnection, fd, peer_ip, 0, {}};
   }
-  static Envelope Shutdown() { return {Kind::kShutdown, -1, 0, {}}; }
+  static Envelope Refusal(int fd, PayloadRef error) {
+    return {Kind::kRefusal, fd, 0, 0, std::move(error)};
+  }
+  static Envelope Broadcast(uint64_t group_id, PayloadRef line) {
+    return {Kind::kBroadcast, -1, 0, group_id, std::move(line)};
+  }
+  static Envelope Shutdown() { return {Kind::kShutdown, -1, 0, 0, {}}; }
 
   Kind kind = Kind::kNone;
   int fd = -1;
+  uint32_t peer_ip = 0;  // With kConnection: the client's IPv4 address.
   uint64_t group_id = 0;
-  PayloadRef line;
+  PayloadRef line;  // With kBroadcast the line; with kRefusal the error.
 };
 
 }  // namespace chatd

@@ -18,11 +18,14 @@ constexpr size_t kMaxEnvelopesPerPass = 4096;
 constexpr size_t kReadBufferSize = 64 * 1024;
 // Poll timeout while connections are draining, so deadlines are noticed.
 constexpr int kDrainPollMs = 100;
+// How often unjoined connections are checked against the join timeout.
+constexpr int kJoinSweepMs = 1000;
 
 }  // namespace
 
 Worker::Worker(int index, const Options& options, GroupRegistry* registry,
-               ChatShard::Transport* transport, std::function<void()> on_close)
+               ChatShard::Transport* transport,
+               std::function<void(uint32_t)> on_close)
     : index_(index),
       options_(options),
       on_close_(std::move(on_close)),
@@ -56,15 +59,18 @@ void Worker::Run() {
       timeout = 0;
     } else if (!draining_.empty() || shutting_down_) {
       timeout = kDrainPollMs;
+    } else if (!connections_.empty()) {
+      timeout = kJoinSweepMs;
     }
     loop_.Poll(timeout);
-    // Expiring a drain may make its session leave, queueing output on other
+    now_ = absl::Now();
+    // Expiring a deadline may make a session leave, queueing output on other
     // connections: expire first, then flush, then free.
-    ExpireDrains();
+    ExpireDeadlines();
     FlushQueued();
     FreeRetired();
     if (shutting_down_ &&
-        (connections_.empty() || absl::Now() >= shutdown_deadline_)) {
+        (connections_.empty() || now_ >= shutdown_deadline_)) {
       break;
     }
   }
@@ -85,10 +91,10 @@ void Worker::OnEvents(uint32_t events) {
 void Worker::Handle(Envelope&& envelope) {
   switch (envelope.kind) {
     case Envelope::Kind::kConnection:
-      Adopt(envelope.fd, /*refuse=*/false);
+      Adopt(envelope.fd, envelope.peer_ip);
       break;
     case Envelope::Kind::kRefusal:
-      Adopt(envelope.fd, /*refuse=*/true);
+      Refuse(envelope.fd, std::move(envelope.line));
       break;
     case Envelope::Kind::kBroadcast:
       shard_.DeliverFromPeer(envelope.group_id, envelope.line);
@@ -101,22 +107,32 @@ void Worker::Handle(Envelope&& envelope) {
   }
 }
 
-void Worker::Adopt(int fd, bool refuse) {
+void Worker::Adopt(int fd, uint32_t peer_ip) {
   if (shutting_down_) {
     close(fd);
-    if (!refuse) on_close_();
+    on_close_(peer_ip);
     return;
   }
-  auto connection = std::make_unique<ClientConnection>(this, fd);
+  auto connection =
+      std::make_unique<ClientConnection>(this, fd, peer_ip, /*admitted=*/true);
   ClientConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
   raw->Open();
-  if (refuse) {
-    refusals_.insert(raw);
-    raw->CloseWith(FormatError(kErrorServerFull));
+  VLOG(1) << "worker " << index_ << ": new connection, fd " << fd;
+}
+
+void Worker::Refuse(int fd, PayloadRef error) {
+  if (shutting_down_) {
+    close(fd);
+    return;
   }
-  VLOG(1) << "worker " << index_ << " adopted fd " << fd
-          << (refuse ? " to refuse it" : "");
+  auto connection =
+      std::make_unique<ClientConnection>(this, fd, 0, /*admitted=*/false);
+  ClientConnection* raw = connection.get();
+  connections_.emplace(raw, std::move(connection));
+  raw->Open();
+  raw->CloseWith(std::move(error));
+  VLOG(1) << "worker " << index_ << ": refused fd " << fd;
 }
 
 void Worker::BeginShutdown() {
@@ -151,11 +167,17 @@ void Worker::FlushQueued() {
   flush_queue_.clear();
 }
 
-void Worker::ExpireDrains() {
-  if (draining_.empty()) return;
-  const absl::Time now = absl::Now();
+void Worker::ExpireDeadlines() {
   for (ClientConnection* connection : draining_) {
-    if (!connection->retired()) connection->ExpireIfDue(now);
+    if (!connection->retired()) connection->ExpireIfDue(now_);
+  }
+  if (options_.join_timeout == absl::ZeroDuration() || now_ < next_join_sweep_) {
+    return;
+  }
+  next_join_sweep_ = now_ + absl::Milliseconds(kJoinSweepMs);
+  const absl::Time joined_by = now_ - options_.join_timeout;
+  for (auto& [ptr, connection] : connections_) {
+    connection->CloseIfNotJoinedSince(joined_by);
   }
 }
 
@@ -167,9 +189,10 @@ void Worker::FreeRetired() {
                                  }),
                   draining_.end());
   for (ClientConnection* connection : retired_) {
-    const bool counted = refusals_.erase(connection) == 0;
+    const bool admitted = connection->admitted();
+    const uint32_t peer_ip = connection->peer_ip();
     connections_.erase(connection);
-    if (counted) on_close_();
+    if (admitted) on_close_(peer_ip);
   }
   retired_.clear();
 }

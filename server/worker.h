@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
+#include "core/session.h"
 #include "net/event_loop.h"
 #include "net/mailbox.h"
 #include "server/envelope.h"
@@ -33,7 +33,12 @@ class ClientConnection;
 class Worker : private EventLoop::Handler {
  public:
   struct Options {
-    size_t max_line_bytes = 4096;
+    SessionLimits session;
+    // A connection whose unsent output passes this is dropped as too slow;
+    // 0 means no limit.
+    size_t max_output_bytes = 1 << 20;
+    // A connection that has not joined by then is closed; zero means never.
+    absl::Duration join_timeout = absl::Seconds(10);
     // How long a closing connection may take to flush and see the client's
     // EOF before it is cut off.
     absl::Duration drain_timeout = absl::Seconds(2);
@@ -41,10 +46,11 @@ class Worker : private EventLoop::Handler {
     absl::Duration shutdown_grace = absl::Milliseconds(1500);
   };
 
-  // `on_close` runs on this worker's thread each time a served connection
-  // (not a refusal) is freed.
+  // `on_close(peer_ip)` runs on this worker's thread each time an admitted
+  // connection (not a refusal) is freed.
   Worker(int index, const Options& options, GroupRegistry* registry,
-         ChatShard::Transport* transport, std::function<void()> on_close);
+         ChatShard::Transport* transport,
+         std::function<void(uint32_t peer_ip)> on_close);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -60,6 +66,8 @@ class Worker : private EventLoop::Handler {
   EventLoop& loop() { return loop_; }
   ChatShard& shard() { return shard_; }
   const Options& options() const { return options_; }
+  // The time at the start of the current pass: one clock read per pass.
+  absl::Time now() const { return now_; }
   // Scratch space for reads, shared by the worker's connections: idle
   // connections then hold no input buffer of their own.
   char* read_buffer() { return read_buffer_.get(); }
@@ -72,27 +80,29 @@ class Worker : private EventLoop::Handler {
   void Run();
   void OnEvents(uint32_t events) override;  // The mailbox is readable.
   void Handle(Envelope&& envelope);
-  void Adopt(int fd, bool refuse);
+  void Adopt(int fd, uint32_t peer_ip);
+  void Refuse(int fd, PayloadRef error);
   void BeginShutdown();
   void FlushQueued();
-  void ExpireDrains();
+  // Deadlines: drains every pass, join timeouts once a second.
+  void ExpireDeadlines();
   void FreeRetired();
 
   const int index_;
   const Options options_;
-  const std::function<void()> on_close_;
+  const std::function<void(uint32_t)> on_close_;
   EventLoop loop_;
   Mailbox<Envelope> mailbox_;
   ChatShard shard_;
   std::unique_ptr<char[]> read_buffer_;
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>>
       connections_;
-  // Connections answered "server full": freed without on_close_.
-  absl::flat_hash_set<ClientConnection*> refusals_;
   std::vector<ClientConnection*> flush_queue_;
   std::vector<ClientConnection*> draining_;
   std::vector<ClientConnection*> retired_;
   bool mailbox_backlog_ = false;
+  absl::Time now_;
+  absl::Time next_join_sweep_;
   bool shutting_down_ = false;
   absl::Time shutdown_deadline_;
   std::thread thread_;
