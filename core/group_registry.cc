@@ -13,7 +13,7 @@ absl::StatusOr<GroupRegistry::Joined> GroupRegistry::Join(
     absl::string_view group, absl::string_view name, int worker,
     Announce announce) {
   CHECK(worker >= 0 && worker < kMaxWorkers) << worker;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto [it, created] = groups_.try_emplace(group);
   Entry& entry = it->second;
   if (created) {
@@ -33,7 +33,7 @@ absl::StatusOr<GroupRegistry::Joined> GroupRegistry::Join(
 
 void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
                           Announce announce) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = groups_.find(group->name());
   CHECK(it != groups_.end() && it->second.group.get() == group)
       << "leave from unknown group " << group->name();
@@ -51,7 +51,7 @@ void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
 std::vector<std::string> GroupRegistry::Members(const Group& group) const {
   std::vector<std::string> names;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = groups_.find(group.name());
     if (it != groups_.end() && it->second.group.get() == &group) {
       names.assign(it->second.names.begin(), it->second.names.end());
@@ -62,7 +62,7 @@ std::vector<std::string> GroupRegistry::Members(const Group& group) const {
 }
 
 size_t GroupRegistry::group_count() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return groups_.size();
 }
 

@@ -23,7 +23,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "third_party/mutex.h"
 
 namespace chatd {
 
@@ -95,7 +95,7 @@ class GroupRegistry {
     std::array<uint32_t, kMaxWorkers> members_on_worker{};
   };
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };

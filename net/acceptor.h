@@ -21,7 +21,7 @@
 
 namespace chatd {
 
-class Acceptor : private EventLoop::Handler {
+class Acceptor final : private EventLoop::Handler {
  public:
   // `peer_ip` is the client's IPv4 address in host order (0 if not IPv4).
   using OnAccept = std::function<void(int fd, uint32_t peer_ip)>;

@@ -20,7 +20,7 @@
 
 namespace chatd {
 
-class ChatServer : private ChatShard::Transport {
+class ChatServer final : private ChatShard::Transport {
  public:
   struct Options {
     std::string bind = "127.0.0.1";

@@ -24,7 +24,8 @@ namespace chatd {
 
 class Worker;
 
-class ClientConnection : public EventLoop::Handler, public SessionOutput {
+class ClientConnection final : public EventLoop::Handler,
+                               public SessionOutput {
  public:
   // Takes ownership of the connected, non-blocking `fd`. `admitted` is false
   // for a connection accepted only to be refused.

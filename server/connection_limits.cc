@@ -5,7 +5,7 @@
 namespace chatd {
 
 ConnectionLimits::Verdict ConnectionLimits::Admit(uint32_t ip) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (open_ >= max_connections_) return Verdict::kServerFull;
   if (max_per_ip_ > 0) {
     size_t& count = per_ip_[ip];
@@ -17,7 +17,7 @@ ConnectionLimits::Verdict ConnectionLimits::Admit(uint32_t ip) {
 }
 
 void ConnectionLimits::Release(uint32_t ip) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   --open_;
   if (max_per_ip_ == 0) return;
   auto it = per_ip_.find(ip);
@@ -25,7 +25,7 @@ void ConnectionLimits::Release(uint32_t ip) {
 }
 
 size_t ConnectionLimits::open() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return open_;
 }
 

@@ -11,7 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "third_party/mutex.h"
 
 namespace chatd {
 
@@ -35,7 +35,7 @@ class ConnectionLimits {
  private:
   const size_t max_connections_;
   const size_t max_per_ip_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   size_t open_ ABSL_GUARDED_BY(mu_) = 0;
   // Only kept when max_per_ip_ > 0.
   absl::flat_hash_map<uint32_t, size_t> per_ip_ ABSL_GUARDED_BY(mu_);

@@ -30,7 +30,7 @@ namespace chatd {
 
 class ClientConnection;
 
-class Worker : private EventLoop::Handler {
+class Worker final : private EventLoop::Handler {
  public:
   struct Options {
     SessionLimits session;
