@@ -1,0 +1,167 @@
+// Fuzzes whole sessions: several clients on two shards sharing a registry,
+// fed random byte streams, closed and replaced at random, with broadcasts
+// carried between the shards at random moments. Checks that every line
+// sent to a client is one complete line, and that once every session has
+// ended, no group, member or payload is left behind.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/chat_shard.h"
+#include "core/group_registry.h"
+#include "core/protocol.h"
+#include "core/session.h"
+#include "net/payload.h"
+
+namespace chatd {
+namespace {
+
+#define FUZZ_CHECK(cond)                                          \
+  do {                                                            \
+    if (!(cond)) {                                                \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+                   __LINE__, #cond);                              \
+      std::abort();                                               \
+    }                                                             \
+  } while (0)
+
+constexpr int kShards = 2;
+constexpr int kClients = 5;
+constexpr size_t kMaxLine = 40;
+
+class CheckedOutput : public SessionOutput {
+ public:
+  void Send(PayloadRef line) override {
+    const absl::string_view bytes = line->view();
+    FUZZ_CHECK(!bytes.empty() && bytes.back() == '\n');
+    FUZZ_CHECK(bytes.find('\n') == bytes.size() - 1);
+    // Longest reply: a message line from a full-length name.
+    FUZZ_CHECK(bytes.size() <= kMaxIdentifierBytes + 2 + kMaxLine + 1 ||
+               bytes.substr(0, 12) == "* online in ");
+    held_.push_back(std::move(line));
+  }
+  void Clear() { held_.clear(); }
+
+ private:
+  std::vector<PayloadRef> held_;
+};
+
+class QueuedTransport : public ChatShard::Transport {
+ public:
+  struct Post {
+    int worker;
+    uint64_t group_id;
+    PayloadRef line;
+  };
+  void Post(int worker, uint64_t group_id, PayloadRef line) override {
+    posts_.push_back({worker, group_id, std::move(line)});
+  }
+  std::vector<struct Post> Take() { return std::move(posts_); }
+
+ private:
+  std::vector<struct Post> posts_;
+};
+
+struct Client {
+  Client(ChatShard* shard, const SessionLimits& limits)
+      : session(shard, &output, limits) {}
+  ~Client() { session.End(); }
+  CheckedOutput output;
+  Session session;
+};
+
+class World {
+ public:
+  World() {
+    limits_.max_line_bytes = kMaxLine;
+    limits_.max_msgs_per_sec = 5;
+    limits_.max_burst = 3;
+    for (int s = 0; s < kShards; ++s) {
+      shards_.push_back(std::make_unique<ChatShard>(s, &registry_, &transport_));
+    }
+    for (int c = 0; c < kClients; ++c) Replace(c);
+  }
+
+  ~World() {
+    clients_.clear();
+    DeliverPosts();
+    FUZZ_CHECK(registry_.group_count() == 0);
+  }
+
+  void Input(int c, absl::string_view bytes) {
+    if (!clients_[c]->session.OnInput(bytes, now_)) Replace(c);
+  }
+  void Replace(int c) {
+    if (c < static_cast<int>(clients_.size())) {
+      clients_[c].reset();
+    } else {
+      clients_.emplace_back();
+    }
+    clients_[c] =
+        std::make_unique<Client>(shards_[c % kShards].get(), limits_);
+  }
+  void DeliverPosts() {
+    for (const auto& post : transport_.Take()) {
+      FUZZ_CHECK(post.worker >= 0 && post.worker < kShards);
+      shards_[post.worker]->DeliverFromPeer(post.group_id, post.line);
+    }
+  }
+  void Advance(absl::Duration d) { now_ += d; }
+  void ClearOutputs() {
+    for (auto& c : clients_) c->output.Clear();
+  }
+
+ private:
+  SessionLimits limits_;
+  GroupRegistry registry_;
+  QueuedTransport transport_;
+  std::vector<std::unique_ptr<ChatShard>> shards_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  absl::Time now_ = absl::FromUnixSeconds(1000);
+};
+
+}  // namespace
+}  // namespace chatd
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace chatd;
+  World world;
+  size_t i = 0;
+  while (i + 2 < size) {
+    const uint8_t op = data[i] % 8;
+    const int client = data[i + 1] % kClients;
+    i += 2;
+    switch (op) {
+      case 0:
+      case 1:
+      case 2:
+      case 3: {
+        const size_t n = std::min<size_t>(data[i] % 64, size - i - 1);
+        world.Input(client,
+                    absl::string_view(
+                        reinterpret_cast<const char*>(data) + i + 1, n));
+        i += 1 + n;
+        break;
+      }
+      case 4:
+        world.Replace(client);
+        break;
+      case 5:
+        world.DeliverPosts();
+        break;
+      case 6:
+        world.Advance(absl::Milliseconds(data[i++] * 10));
+        break;
+      case 7:
+        world.ClearOutputs();
+        break;
+    }
+  }
+  return 0;
+}
