@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
@@ -19,7 +20,7 @@ namespace {
 
 class NoTransport : public ChatShard::Transport {
  public:
-  void Post(int, uint64_t, PayloadRef) override {}
+  void Post(int, uint64_t, uint64_t, PayloadRef) override {}
 };
 
 // Holds what a session is sent, like a connection's output queue would,

@@ -5,6 +5,8 @@
 
 #include <glog/logging.h>
 
+#include "absl/time/clock.h"
+
 namespace chatd {
 namespace {
 
@@ -43,6 +45,7 @@ void EventLoop::Remove(int fd) {
 int EventLoop::Poll(int timeout_ms) {
   const int n =
       epoll_wait(epoll_fd_, events_.data(), kMaxEventsPerPoll, timeout_ms);
+  poll_time_ = absl::Now();
   if (n < 0) {
     PCHECK(errno == EINTR) << "epoll_wait";
     return 0;

@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace chatd {
 
 class EventLoop {
@@ -43,8 +46,14 @@ class EventLoop {
   // events. Returns the number dispatched.
   int Poll(int timeout_ms);
 
+  // When the last Poll() woke up, read before any handler ran: handlers and
+  // the work after them share one clock read per pass, and it is never stale
+  // by however long the loop slept.
+  absl::Time poll_time() const { return poll_time_; }
+
  private:
   const int epoll_fd_;
+  absl::Time poll_time_ = absl::Now();
   std::vector<epoll_event> events_;
 };
 

@@ -6,6 +6,8 @@
 
 #include <glog/logging.h>
 
+#include "absl/time/clock.h"
+
 #include "core/protocol.h"
 #include "net/socket.h"
 #include "server/worker.h"

@@ -7,6 +7,8 @@
 
 #include <glog/logging.h>
 
+#include "absl/time/clock.h"
+
 #include "core/protocol.h"
 #include "server/client_connection.h"
 
@@ -63,14 +65,13 @@ void Worker::Run() {
       timeout = kJoinSweepMs;
     }
     loop_.Poll(timeout);
-    now_ = absl::Now();
     // Expiring a deadline may make a session leave, queueing output on other
     // connections: expire first, then flush, then free.
     ExpireDeadlines();
     FlushQueued();
     FreeRetired();
     if (shutting_down_ &&
-        (connections_.empty() || now_ >= shutdown_deadline_)) {
+        (connections_.empty() || now() >= shutdown_deadline_)) {
       break;
     }
   }
@@ -97,7 +98,7 @@ void Worker::Handle(Envelope&& envelope) {
       Refuse(envelope.fd, std::move(envelope.line));
       break;
     case Envelope::Kind::kBroadcast:
-      shard_.DeliverFromPeer(envelope.group_id, envelope.line);
+      shard_.DeliverFromPeer(envelope.group_id, envelope.epoch, envelope.line);
       break;
     case Envelope::Kind::kShutdown:
       BeginShutdown();
@@ -169,13 +170,13 @@ void Worker::FlushQueued() {
 
 void Worker::ExpireDeadlines() {
   for (ClientConnection* connection : draining_) {
-    if (!connection->retired()) connection->ExpireIfDue(now_);
+    if (!connection->retired()) connection->ExpireIfDue(now());
   }
-  if (options_.join_timeout == absl::ZeroDuration() || now_ < next_join_sweep_) {
+  if (options_.join_timeout == absl::ZeroDuration() || now() < next_join_sweep_) {
     return;
   }
-  next_join_sweep_ = now_ + absl::Milliseconds(kJoinSweepMs);
-  const absl::Time joined_by = now_ - options_.join_timeout;
+  next_join_sweep_ = now() + absl::Milliseconds(kJoinSweepMs);
+  const absl::Time joined_by = now() - options_.join_timeout;
   for (auto& [ptr, connection] : connections_) {
     connection->CloseIfNotJoinedSince(joined_by);
   }

@@ -66,8 +66,8 @@ class Worker final : private EventLoop::Handler {
   EventLoop& loop() { return loop_; }
   ChatShard& shard() { return shard_; }
   const Options& options() const { return options_; }
-  // The time at the start of the current pass: one clock read per pass.
-  absl::Time now() const { return now_; }
+  // When the current pass woke up: one clock read per pass.
+  absl::Time now() const { return loop_.poll_time(); }
   // Scratch space for reads, shared by the worker's connections: idle
   // connections then hold no input buffer of their own.
   char* read_buffer() { return read_buffer_.get(); }
@@ -101,7 +101,6 @@ class Worker final : private EventLoop::Handler {
   std::vector<ClientConnection*> draining_;
   std::vector<ClientConnection*> retired_;
   bool mailbox_backlog_ = false;
-  absl::Time now_;
   absl::Time next_join_sweep_;
   bool shutting_down_ = false;
   absl::Time shutdown_deadline_;
