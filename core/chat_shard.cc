@@ -18,12 +18,14 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(absl::string_view group,
                                                       Session* session) {
   const PayloadRef announcement = FormatJoined(name);
   absl::StatusOr<GroupRegistry::Joined> joined = registry_->Join(
-      group, name, worker_, [&](const Group& g, uint64_t others) {
-        PostToWorkers(others, g.id(), announcement);
+      group, name, worker_,
+      [&](const Group& g, uint64_t others, uint64_t epoch) {
+        PostToWorkers(others, g.id(), epoch, announcement);
       });
   if (!joined.ok()) return joined;
   std::vector<Session*>& members = local_[joined->group->id()];
-  DeliverTo(members, nullptr, announcement);
+  DeliverTo(members, nullptr, joined->epoch, announcement);
+  session->joined_epoch_ = joined->epoch;
   session->shard_slot_ = members.size();
   members.push_back(session);
   return joined;
@@ -42,26 +44,35 @@ void ChatShard::Leave(Group* group, absl::string_view name, Session* session) {
 
   PayloadRef announcement;
   if (!quiet_) announcement = FormatLeft(name);
+  uint64_t left_at = 0;
   // `group` may be freed by this call.
-  registry_->Leave(group, name, worker_, [&](const Group& g, uint64_t others) {
-    if (announcement) PostToWorkers(others, id, announcement);
-  });
-  if (announcement) DeliverTo(members, nullptr, announcement);
+  registry_->Leave(group, name, worker_,
+                   [&](const Group& g, uint64_t others, uint64_t epoch) {
+                     left_at = epoch;
+                     if (announcement) {
+                       PostToWorkers(others, id, epoch, announcement);
+                     }
+                   });
+  if (announcement) DeliverTo(members, nullptr, left_at, announcement);
   if (members.empty()) local_.erase(it);
 }
 
 void ChatShard::Broadcast(const Group& group, const Session* from,
                           const PayloadRef& line) {
+  // The epoch first: its acquire makes the mask include every worker whose
+  // members joined by then.
+  const uint64_t epoch = group.epoch();
   PostToWorkers(group.worker_mask() & ~(uint64_t{1} << worker_), group.id(),
-                line);
+                epoch, line);
   auto it = local_.find(group.id());
-  if (it != local_.end()) DeliverTo(it->second, from, line);
+  if (it != local_.end()) DeliverTo(it->second, from, epoch, line);
 }
 
-void ChatShard::DeliverFromPeer(uint64_t group_id, const PayloadRef& line) {
+void ChatShard::DeliverFromPeer(uint64_t group_id, uint64_t epoch,
+                                const PayloadRef& line) {
   // The group may have lost its last local member since the post was made.
   auto it = local_.find(group_id);
-  if (it != local_.end()) DeliverTo(it->second, nullptr, line);
+  if (it != local_.end()) DeliverTo(it->second, nullptr, epoch, line);
 }
 
 size_t ChatShard::local_member_count(uint64_t group_id) const {
@@ -70,18 +81,21 @@ size_t ChatShard::local_member_count(uint64_t group_id) const {
 }
 
 void ChatShard::PostToWorkers(uint64_t workers, uint64_t group_id,
-                              const PayloadRef& line) {
+                              uint64_t epoch, const PayloadRef& line) {
   while (workers != 0) {
     const int w = absl::countr_zero(workers);
     workers &= workers - 1;
-    transport_->Post(w, group_id, line);
+    transport_->Post(w, group_id, epoch, line);
   }
 }
 
 void ChatShard::DeliverTo(const std::vector<Session*>& members,
-                          const Session* except, const PayloadRef& line) {
+                          const Session* except, uint64_t epoch,
+                          const PayloadRef& line) {
   for (Session* member : members) {
-    if (member != except) member->Deliver(line);
+    if (member != except && member->joined_epoch_ <= epoch) {
+      member->Deliver(line);
+    }
   }
 }
 

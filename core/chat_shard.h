@@ -30,7 +30,8 @@ class ChatShard {
   // sometimes with the registry mutex held, so it must not block.
   class Transport {
    public:
-    virtual void Post(int worker, uint64_t group_id, PayloadRef line) = 0;
+    virtual void Post(int worker, uint64_t group_id, uint64_t epoch,
+                      PayloadRef line) = 0;
 
    protected:
     ~Transport() = default;
@@ -54,8 +55,10 @@ class ChatShard {
   void Broadcast(const Group& group, const Session* from,
                  const PayloadRef& line);
 
-  // Delivers a broadcast posted by another worker to the local members.
-  void DeliverFromPeer(uint64_t group_id, const PayloadRef& line);
+  // Delivers a broadcast posted by another worker at group epoch `epoch` to
+  // the local members who had joined by then.
+  void DeliverFromPeer(uint64_t group_id, uint64_t epoch,
+                       const PayloadRef& line);
 
   // From now on leaves are not announced: the server is shutting down and
   // everyone has been told so.
@@ -64,10 +67,12 @@ class ChatShard {
   size_t local_member_count(uint64_t group_id) const;
 
  private:
-  void PostToWorkers(uint64_t workers, uint64_t group_id,
+  void PostToWorkers(uint64_t workers, uint64_t group_id, uint64_t epoch,
                      const PayloadRef& line);
+  // To each of `members` but `except` that joined at or before `epoch`.
   static void DeliverTo(const std::vector<Session*>& members,
-                        const Session* except, const PayloadRef& line);
+                        const Session* except, uint64_t epoch,
+                        const PayloadRef& line);
 
   const int worker_;
   GroupRegistry* const registry_;

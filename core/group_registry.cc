@@ -22,13 +22,16 @@ absl::StatusOr<GroupRegistry::Joined> GroupRegistry::Join(
   if (!entry.names.emplace(name).second) {
     return absl::AlreadyExistsError(kErrorNameTaken);
   }
+  Group& g = *entry.group;
   const uint64_t bit = uint64_t{1} << worker;
   if (entry.members_on_worker[worker]++ == 0) {
-    // Relaxed: see Group::worker_mask(); the mutex orders writers.
-    entry.group->worker_mask_.fetch_or(bit, std::memory_order_relaxed);
+    // Relaxed: see Group::worker_mask(); the mutex orders writers, and the
+    // epoch's release below publishes the bit to broadcasters.
+    g.worker_mask_.fetch_or(bit, std::memory_order_relaxed);
   }
-  announce(*entry.group, entry.group->worker_mask() & ~bit);
-  return Joined{entry.group.get(), entry.names.size()};
+  const uint64_t epoch = BumpEpoch(g);
+  announce(g, g.worker_mask() & ~bit, epoch);
+  return Joined{&g, entry.names.size(), epoch};
 }
 
 void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
@@ -44,8 +47,16 @@ void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
   if (--entry.members_on_worker[worker] == 0) {
     group->worker_mask_.fetch_and(~bit, std::memory_order_relaxed);
   }
-  announce(*group, group->worker_mask() & ~bit);
+  announce(*group, group->worker_mask() & ~bit, BumpEpoch(*group));
   if (entry.names.empty()) groups_.erase(it);
+}
+
+uint64_t GroupRegistry::BumpEpoch(Group& group) {
+  // Only writers under mu_ change the epoch, so the relaxed load is exact;
+  // the release store pairs with Group::epoch().
+  const uint64_t epoch = group.epoch_.load(std::memory_order_relaxed) + 1;
+  group.epoch_.store(epoch, std::memory_order_release);
+  return epoch;
 }
 
 std::vector<std::string> GroupRegistry::Members(const Group& group) const {

@@ -43,10 +43,19 @@ class Group {
   const std::string& name() const { return name_; }
 
   // Bit w is set while worker w has members. Relaxed: the mask only routes
-  // posts and publishes no data; the mailbox orders what is posted.
+  // posts and publishes no data; the mailbox orders what is posted, and
+  // epoch() orders the mask against joins.
   uint64_t worker_mask() const {
     return worker_mask_.load(std::memory_order_relaxed);
   }
+
+  // Counts the group's joins and leaves. A broadcast is stamped with the
+  // epoch it was sent at and reaches only members who joined at or before
+  // it, so nobody hears of events from before they joined, wherever the
+  // broadcast was still in flight. Acquire: pairs with the release in
+  // Join(), so a broadcaster that sees a join's epoch also sees the worker
+  // bit that join set, and posts to that worker.
+  uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
  private:
   friend class GroupRegistry;
@@ -54,19 +63,22 @@ class Group {
   const uint64_t id_;
   const std::string name_;
   std::atomic<uint64_t> worker_mask_{0};
+  std::atomic<uint64_t> epoch_{0};
 };
 
 class GroupRegistry {
  public:
   // Called with the registry mutex held, so that announcements are ordered
   // with the membership changes they announce: `other_workers` is the mask
-  // of workers, other than the caller's, that have members after the change.
-  using Announce =
-      absl::FunctionRef<void(const Group& group, uint64_t other_workers)>;
+  // of workers, other than the caller's, that have members after the change,
+  // and `epoch` the group's epoch after it.
+  using Announce = absl::FunctionRef<void(
+      const Group& group, uint64_t other_workers, uint64_t epoch)>;
 
   struct Joined {
     Group* group;
-    size_t online;  // Members after the join, the joiner included.
+    size_t online;   // Members after the join, the joiner included.
+    uint64_t epoch;  // The group's epoch at the join.
   };
 
   GroupRegistry() = default;
@@ -94,6 +106,9 @@ class GroupRegistry {
     absl::flat_hash_set<std::string> names;
     std::array<uint32_t, kMaxWorkers> members_on_worker{};
   };
+
+  // Returns the group's next epoch, published to broadcasters.
+  static uint64_t BumpEpoch(Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);

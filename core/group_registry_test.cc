@@ -26,6 +26,7 @@ constexpr uint64_t Bit(int worker) { return uint64_t{1} << worker; }
 struct Announcement {
   const Group* group;
   uint64_t other_workers;
+  uint64_t epoch;
 };
 
 class Recorder {
@@ -36,7 +37,7 @@ class Recorder {
   // The single announcement made since the last Take, or fails.
   Announcement TakeOne() {
     EXPECT_EQ(calls_.size(), 1u);
-    Announcement a = calls_.empty() ? Announcement{nullptr, ~uint64_t{0}}
+    Announcement a = calls_.empty() ? Announcement{nullptr, ~uint64_t{0}, 0}
                                     : calls_.back();
     calls_.clear();
     return a;
@@ -44,13 +45,13 @@ class Recorder {
 
  private:
   std::vector<Announcement> calls_;
-  std::function<void(const Group&, uint64_t)> fn_ =
-      [this](const Group& group, uint64_t others) {
-        calls_.push_back({&group, others});
+  std::function<void(const Group&, uint64_t, uint64_t)> fn_ =
+      [this](const Group& group, uint64_t others, uint64_t epoch) {
+        calls_.push_back({&group, others, epoch});
       };
 };
 
-void NoAnnounce(const Group&, uint64_t) {}
+void NoAnnounce(const Group&, uint64_t, uint64_t) {}
 
 // Joins and asserts success.
 GroupRegistry::Joined MustJoin(GroupRegistry& registry, absl::string_view group,
@@ -212,14 +213,37 @@ TEST(GroupRegistryTest, LeaveAnnouncesOtherWorkersWithMembersAfterTheChange) {
 
   // The last member: nobody else to tell, but the announcement still comes,
   // with the group still alive.
-  registry.Leave(g, "d2", 2, [&](const Group& group, uint64_t others) {
-    EXPECT_EQ(&group, g);
-    EXPECT_EQ(group.name(), "g");
-    EXPECT_EQ(others, 0u);
-    r.announce()(group, others);
-  });
+  registry.Leave(g, "d2", 2,
+                 [&](const Group& group, uint64_t others, uint64_t epoch) {
+                   EXPECT_EQ(&group, g);
+                   EXPECT_EQ(group.name(), "g");
+                   EXPECT_EQ(others, 0u);
+                   r.announce()(group, others, epoch);
+                 });
   EXPECT_EQ(r.calls().size(), 1u);
   EXPECT_EQ(registry.group_count(), 0u);
+}
+
+TEST(GroupRegistryTest, EveryJoinAndLeaveBumpsTheEpochOnce) {
+  GroupRegistry registry;
+  Recorder r;
+  GroupRegistry::Joined a = *registry.Join("g", "a", 0, r.announce());
+  EXPECT_EQ(a.epoch, 1u);
+  EXPECT_EQ(a.group->epoch(), 1u);
+  EXPECT_EQ(r.TakeOne().epoch, 1u);
+  GroupRegistry::Joined b = *registry.Join("g", "b", 1, r.announce());
+  EXPECT_EQ(b.epoch, 2u);
+  EXPECT_EQ(r.TakeOne().epoch, 2u);
+  // A refused join changes nothing.
+  EXPECT_FALSE(registry.Join("g", "a", 1, r.announce()).ok());
+  EXPECT_TRUE(r.calls().empty());
+  EXPECT_EQ(a.group->epoch(), 2u);
+  registry.Leave(a.group, "a", 0, r.announce());
+  EXPECT_EQ(r.TakeOne().epoch, 3u);
+  EXPECT_EQ(a.group->epoch(), 3u);
+  // Another group counts on its own.
+  EXPECT_EQ(registry.Join("h", "a", 0, r.announce())->epoch, 1u);
+  registry.Leave(b.group, "b", 1, NoAnnounce);
 }
 
 TEST(GroupRegistryTest, GroupIsForgottenAfterLastLeave) {
@@ -315,7 +339,7 @@ TEST(GroupRegistryConcurrencyTest, ConcurrentJoinsAndLeaves) {
         int seen_members = -1;
         const absl::StatusOr<GroupRegistry::Joined> joined = registry.Join(
             group_name, names.back(), worker,
-            [&](const Group& g, uint64_t others) {
+            [&](const Group& g, uint64_t others, uint64_t) {
               const int i = group_index(g);
               seen_members = ++members[i];
               ++on_worker[i][worker];
@@ -349,7 +373,7 @@ TEST(GroupRegistryConcurrencyTest, ConcurrentJoinsAndLeaves) {
 
       for (const std::string& name : names) {
         registry.Leave(group, name, worker,
-                       [&](const Group& g, uint64_t others) {
+                       [&](const Group& g, uint64_t others, uint64_t) {
                          const int i = group_index(g);
                          --members[i];
                          const bool still_here = --on_worker[i][worker] > 0;

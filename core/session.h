@@ -82,6 +82,7 @@ class Session {
   Group* group_ = nullptr;  // Set while joined.
   std::string name_;
   size_t shard_slot_ = 0;  // Index among the shard's local members.
+  uint64_t joined_epoch_ = 0;  // The group's epoch at our join.
 };
 
 }  // namespace chatd

@@ -57,10 +57,12 @@ class QueuedTransport : public ChatShard::Transport {
   struct Post {
     int worker;
     uint64_t group_id;
+    uint64_t epoch;
     PayloadRef line;
   };
-  void Post(int worker, uint64_t group_id, PayloadRef line) override {
-    posts_.push_back({worker, group_id, std::move(line)});
+  void Post(int worker, uint64_t group_id, uint64_t epoch,
+            PayloadRef line) override {
+    posts_.push_back({worker, group_id, epoch, std::move(line)});
   }
   std::vector<struct Post> Take() { return std::move(posts_); }
 
@@ -109,7 +111,8 @@ class World {
   void DeliverPosts() {
     for (const auto& post : transport_.Take()) {
       FUZZ_CHECK(post.worker >= 0 && post.worker < kShards);
-      shards_[post.worker]->DeliverFromPeer(post.group_id, post.line);
+      shards_[post.worker]->DeliverFromPeer(post.group_id, post.epoch,
+                                            post.line);
     }
   }
   void Advance(absl::Duration d) { now_ += d; }

@@ -46,11 +46,13 @@ class FakeTransport final : public ChatShard::Transport {
   struct Posted {
     int worker;
     uint64_t group_id;
+    uint64_t epoch;
     PayloadRef line;
   };
 
-  void Post(int worker, uint64_t group_id, PayloadRef line) override {
-    posts_.push_back({worker, group_id, std::move(line)});
+  void Post(int worker, uint64_t group_id, uint64_t epoch,
+            PayloadRef line) override {
+    posts_.push_back({worker, group_id, epoch, std::move(line)});
   }
 
   const std::vector<Posted>& posts() const { return posts_; }
@@ -129,7 +131,7 @@ class SessionTest : public ::testing::Test {
                                            transport_.posts().end());
     transport_.Clear();
     for (const FakeTransport::Posted& p : posts) {
-      shard(p.worker).DeliverFromPeer(p.group_id, p.line);
+      shard(p.worker).DeliverFromPeer(p.group_id, p.epoch, p.line);
     }
   }
 
@@ -445,10 +447,11 @@ TEST_F(SessionTest, NoPostToAWorkerWhoseMembersLeft) {
 TEST_F(SessionTest, DeliverFromPeerForAGroupWithNoLocalMembersIsDropped) {
   Client* alice = JoinedClient(0, "g", "alice");
   const uint64_t id = alice->session.group()->id();
-  shard(1).DeliverFromPeer(id, FormatMessage("x", "y"));
-  shard(0).DeliverFromPeer(id + 1000, FormatMessage("x", "y"));
+  const uint64_t epoch = alice->session.group()->epoch();
+  shard(1).DeliverFromPeer(id, epoch, FormatMessage("x", "y"));
+  shard(0).DeliverFromPeer(id + 1000, epoch, FormatMessage("x", "y"));
   EXPECT_THAT(alice->lines(), IsEmpty());
-  shard(0).DeliverFromPeer(id, FormatMessage("x", "y"));
+  shard(0).DeliverFromPeer(id, epoch, FormatMessage("x", "y"));
   EXPECT_THAT(alice->lines(), ElementsAre("x: y\n"));
 }
 
@@ -783,6 +786,48 @@ TEST_F(SessionTest, CommandsCountAgainstTheFloodLimit) {
   EXPECT_THAT(alice->lines(),
               ElementsAre("* online in g: alice\n", "* online in g: alice\n",
                           "ERROR flooding\n"));
+}
+
+// --- Group epochs -------------------------------------------------------------
+
+// A broadcast still in flight when someone joins on the receiving worker must
+// not reach the newcomer: it was welcomed with a count that already included
+// the announced member, and messages sent before it joined are not its.
+TEST_F(SessionTest, BroadcastInFlightDoesNotReachLaterJoiners) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(1, "g", "bob");
+  Client* dave = NewClient(0);
+  ASSERT_TRUE(dave->Input("JOIN g dave\nbefore erin\n"));
+  // The announcement and message for shard 1 are posted, not yet delivered.
+  ASSERT_EQ(transport_.posts().size(), 2u);
+  Client* erin = NewClient(1);
+  ASSERT_TRUE(erin->Input("JOIN g erin\n"));
+  EXPECT_THAT(erin->lines(), ElementsAre("* you joined g as erin (4 online)\n"));
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("* erin has joined\n", "* dave has joined\n",
+                          "dave: before erin\n"));
+  EXPECT_THAT(erin->lines(), ElementsAre("* you joined g as erin (4 online)\n"));
+  ClearAll();
+
+  ASSERT_TRUE(dave->Input("after erin\n"));
+  DeliverPosts();
+  EXPECT_THAT(erin->lines(), ElementsAre("dave: after erin\n"));
+  EXPECT_THAT(alice->lines(), ElementsAre("dave: after erin\n"));
+}
+
+TEST_F(SessionTest, LeaveInFlightDoesNotReachLaterJoiners) {
+  JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(1, "g", "bob");
+  Client* carol = JoinedClient(0, "g", "carol");
+  carol->session.End();  // Posts "carol has left" to shard 1.
+  Client* dan = NewClient(1);
+  ASSERT_TRUE(dan->Input("JOIN g dan\n"));
+  EXPECT_THAT(dan->lines(), ElementsAre("* you joined g as dan (3 online)\n"));
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("* dan has joined\n", "* carol has left\n"));
+  EXPECT_THAT(dan->lines(), ElementsAre("* you joined g as dan (3 online)\n"));
 }
 
 }  // namespace

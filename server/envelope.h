@@ -20,20 +20,22 @@ struct Envelope {
   };
 
   static Envelope Connection(int fd, uint32_t peer_ip) {
-    return {Kind::kConnection, fd, peer_ip, 0, {}};
+    return {Kind::kConnection, fd, peer_ip, 0, 0, {}};
   }
   static Envelope Refusal(int fd, PayloadRef error) {
-    return {Kind::kRefusal, fd, 0, 0, std::move(error)};
+    return {Kind::kRefusal, fd, 0, 0, 0, std::move(error)};
   }
-  static Envelope Broadcast(uint64_t group_id, PayloadRef line) {
-    return {Kind::kBroadcast, -1, 0, group_id, std::move(line)};
+  static Envelope Broadcast(uint64_t group_id, uint64_t epoch,
+                            PayloadRef line) {
+    return {Kind::kBroadcast, -1, 0, group_id, epoch, std::move(line)};
   }
-  static Envelope Shutdown() { return {Kind::kShutdown, -1, 0, 0, {}}; }
+  static Envelope Shutdown() { return {Kind::kShutdown, -1, 0, 0, 0, {}}; }
 
   Kind kind = Kind::kNone;
   int fd = -1;
   uint32_t peer_ip = 0;  // With kConnection: the client's IPv4 address.
   uint64_t group_id = 0;
+  uint64_t epoch = 0;  // With kBroadcast: the group epoch it was sent at.
   PayloadRef line;  // With kBroadcast the line; with kRefusal the error.
 };
 
