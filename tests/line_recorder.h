@@ -1,0 +1,60 @@
+// Records every line a client receives, on a thread of its own.
+//
+// Concurrent tests need every member to read all the time: a member that
+// stops reading fills its socket buffers, and the server may then hold back
+// or drop it. A LineRecorder reads continuously and lets the test wait,
+// bounded by a deadline, until a given number of lines has arrived.
+
+#ifndef CHATD_TESTS_LINE_RECORDER_H_
+#define CHATD_TESTS_LINE_RECORDER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "tests/chat_client.h"
+
+namespace chatd_test {
+
+class LineRecorder {
+ public:
+  // Starts reading from `client`, which must outlive the recorder. The test
+  // may keep writing to the client meanwhile, but not read from it.
+  explicit LineRecorder(ChatClient* client);
+  // Stops the reader thread (within about 50 ms).
+  ~LineRecorder();
+  LineRecorder(const LineRecorder&) = delete;
+  LineRecorder& operator=(const LineRecorder&) = delete;
+
+  // Waits until at least `count` lines have arrived. On timeout, or when the
+  // connection ended first, returns why, with the number received.
+  absl::Status WaitForCount(size_t count, absl::Duration timeout);
+
+  // Waits until `line` has arrived, with the same failure reports.
+  absl::Status WaitForLine(const std::string& line, absl::Duration timeout);
+
+  // Every line so far, in arrival order.
+  std::vector<std::string> Lines() const;
+
+ private:
+  void ReadLoop();
+
+  ChatClient* const client_;
+  std::atomic<bool> stop_{false};
+  // std::mutex rather than the project's chatd::Mutex because waiting needs
+  // a condition variable; libstdc++'s are visible to ThreadSanitizer.
+  mutable std::mutex mu_;
+  std::condition_variable changed_;  // A line arrived or reading ended.
+  std::vector<std::string> lines_;   // Guarded by mu_.
+  absl::Status ended_;  // Guarded by mu_. Why reading stopped, if it did.
+  std::thread thread_;
+};
+
+}  // namespace chatd_test
+
+#endif  // CHATD_TESTS_LINE_RECORDER_H_
