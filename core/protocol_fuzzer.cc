@@ -5,8 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,18 +12,10 @@
 #include "absl/strings/string_view.h"
 #include "core/line_framer.h"
 #include "core/protocol.h"
+#include "tools/fuzz/fuzz_check.h"
 
 namespace chatd {
 namespace {
-
-#define FUZZ_CHECK(cond)                                          \
-  do {                                                            \
-    if (!(cond)) {                                                \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                              \
-      std::abort();                                               \
-    }                                                             \
-  } while (0)
 
 absl::string_view StripCr(absl::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

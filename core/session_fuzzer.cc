@@ -6,8 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -18,18 +16,10 @@
 #include "core/protocol.h"
 #include "core/session.h"
 #include "net/payload.h"
+#include "tools/fuzz/fuzz_check.h"
 
 namespace chatd {
 namespace {
-
-#define FUZZ_CHECK(cond)                                          \
-  do {                                                            \
-    if (!(cond)) {                                                \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                              \
-      std::abort();                                               \
-    }                                                             \
-  } while (0)
 
 constexpr int kShards = 2;
 constexpr int kClients = 5;
