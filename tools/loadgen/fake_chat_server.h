@@ -1,0 +1,63 @@
+// FakeChatServer is a tiny, single-threaded chatd-protocol server for
+// loadgen's end-to-end tests. It speaks just enough of chatd (JOIN, the
+// welcome with its online count, join announcements, relaying lines to the
+// other members) and can break delivery on purpose, once, so the tests can
+// check that loadgen notices: drop, duplicate or reorder one message from
+// member "c0" to member "c1". Test-only; owns its listening socket and
+// thread.
+#ifndef CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_
+#define CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace chatd::loadgen {
+
+class FakeChatServer {
+ public:
+  enum class Fault {
+    kNone,
+    kDrop,       // c0's message kFaultyIndex never reaches c1.
+    kDuplicate,  // ...reaches c1 twice.
+    kReorder,    // ...reaches c1 after c0's next message.
+  };
+  // Which of c0's messages (0-based) the fault hits.
+  static constexpr int kFaultyIndex = 5;
+
+  explicit FakeChatServer(Fault fault);
+  ~FakeChatServer();  // Stops the thread and closes everything.
+  FakeChatServer(const FakeChatServer&) = delete;
+  FakeChatServer& operator=(const FakeChatServer&) = delete;
+
+  uint16_t port() const { return port_; }
+
+ private:
+  struct Client {
+    int fd = -1;
+    std::string in;    // Bytes not yet split into lines.
+    std::string name;  // Empty until joined.
+    std::string group;
+    int messages_sent = 0;
+    std::string held;  // A line held back to reorder.
+  };
+
+  void Run();
+  void OnLine(size_t from, const std::string& line);
+  void Relay(size_t from, const std::string& line);
+  void DeliverTo(Client& to, const Client& from, const std::string& line,
+                 int index);
+
+  const Fault fault_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::vector<Client> clients_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace chatd::loadgen
+
+#endif  // CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_

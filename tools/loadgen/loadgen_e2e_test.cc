@@ -1,0 +1,183 @@
+// End-to-end tests: the real loadgen binary against FakeChatServer, which
+// delivers correctly or drops, duplicates or reorders exactly one message.
+// loadgen must count exactly that one fault in its JSON and exit non-zero,
+// and exit 0 with nothing lost on a correct server. No timing assertions.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gflags/gflags.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "tools/loadgen/fake_chat_server.h"
+
+DEFINE_string(loadgen_path, "tools/loadgen",
+              "The loadgen binary (runfiles-relative, set by the BUILD rule).");
+
+extern char** environ;
+
+namespace chatd::loadgen {
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string json;  // stdout
+};
+
+// Runs loadgen with `args`, returns its exit code and stdout. Its stderr
+// (progress, warnings, the table) goes to the test log.
+Outcome RunLoadgen(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_strings = {FLAGS_loadgen_path};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int out[2];
+  EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  pid_t pid = 0;
+  const int spawned =
+      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  Outcome outcome;
+  if (spawned != 0) {
+    ADD_FAILURE() << "cannot run " << FLAGS_loadgen_path << ": "
+                  << strerror(spawned);
+    close(out[0]);
+    return outcome;
+  }
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(out[0], buffer, sizeof(buffer))) > 0) {
+    outcome.json.append(buffer, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return outcome;
+}
+
+// The integer value of "key" in loadgen's flat JSON, or -1.
+int64_t JsonInt(const std::string& json, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\":");
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return -1;
+  const size_t start = at + needle.size();
+  const size_t end = json.find_first_of(",}", start);
+  int64_t value = -1;
+  if (!absl::SimpleAtoi(json.substr(start, end - start), &value)) return -1;
+  return value;
+}
+
+std::vector<std::string> SmallWorkload(uint16_t port) {
+  // 4 members of one group, each sending 20: 80 messages, 240 deliveries.
+  return {absl::StrCat("--port=", port),
+          "--connections=4",
+          "--groups=1",
+          "--messages=20",
+          "--window=4",
+          "--threads=2",
+          "--json",
+          "--progress=false",
+          "--settle_quiet=0.05",
+          "--connect_timeout=5",
+          "--drain_timeout=2"};
+}
+
+TEST(LoadgenEndToEndTest, CorrectServerPasses) {
+  FakeChatServer server(FakeChatServer::Fault::kNone);
+  const Outcome outcome = RunLoadgen(SmallWorkload(server.port()));
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "joined"), 4);
+  EXPECT_EQ(JsonInt(outcome.json, "sent"), 80);
+  EXPECT_EQ(JsonInt(outcome.json, "expected"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "duplicated"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "reordered"), 0);
+}
+
+TEST(LoadgenEndToEndTest, CorrectServerPassesAtAPacedRate) {
+  FakeChatServer server(FakeChatServer::Fault::kNone);
+  std::vector<std::string> args = SmallWorkload(server.port());
+  args.push_back("--rate=400");
+  args.push_back("--payload_bytes=100");
+  const Outcome outcome = RunLoadgen(args);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "sent"), 80);
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
+}
+
+TEST(LoadgenEndToEndTest, DroppedMessageIsLost) {
+  FakeChatServer server(FakeChatServer::Fault::kDrop);
+  const Outcome outcome = RunLoadgen(SmallWorkload(server.port()));
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "sent"), 80);
+  EXPECT_EQ(JsonInt(outcome.json, "expected"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 239);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 1);
+  EXPECT_EQ(JsonInt(outcome.json, "duplicated"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "reordered"), 0);
+}
+
+TEST(LoadgenEndToEndTest, DuplicatedMessageIsCounted) {
+  FakeChatServer server(FakeChatServer::Fault::kDuplicate);
+  const Outcome outcome = RunLoadgen(SmallWorkload(server.port()));
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "duplicated"), 1);
+  EXPECT_EQ(JsonInt(outcome.json, "reordered"), 0);
+}
+
+TEST(LoadgenEndToEndTest, ReorderedMessageIsCounted) {
+  FakeChatServer server(FakeChatServer::Fault::kReorder);
+  const Outcome outcome = RunLoadgen(SmallWorkload(server.port()));
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "duplicated"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "reordered"), 1);
+}
+
+TEST(LoadgenEndToEndTest, NoServerMeansNotAllJoined) {
+  // A port that is bound but not listening refuses connections, and stays
+  // ours for the whole test.
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const Outcome outcome = RunLoadgen(SmallWorkload(ntohs(addr.sin_port)));
+  close(fd);
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "joined"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "failed"), 4);
+}
+
+}  // namespace
+}  // namespace chatd::loadgen
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  return RUN_ALL_TESTS();
+}
