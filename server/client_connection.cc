@@ -56,12 +56,8 @@ void ClientConnection::OnEvents(uint32_t events) {
 }
 
 void ClientConnection::Send(PayloadRef line) {
-  if (retired() || too_slow_) return;
+  if (retired()) return;
   output_.Push(std::move(line));
-  const size_t limit = worker_->options().max_output_bytes;
-  if (limit > 0 && output_.pending_bytes() > limit && state_ == State::kOpen) {
-    too_slow_ = true;
-  }
   QueueFlush();
 }
 
@@ -117,13 +113,20 @@ void ClientConnection::Read() {
 void ClientConnection::Flush() {
   queued_for_flush_ = false;
   if (retired()) return;
-  if (too_slow_ && state_ == State::kOpen) DropAsTooSlow();
   if (!output_.empty()) {
     const absl::Status status = output_.WriteTo(fd_);
     if (!status.ok()) {
       VLOG(1) << "fd " << fd_ << ": " << status;
       Retire();
       return;
+    }
+    // Judged after the socket took what it could: a burst the client is
+    // ready for is not slowness. Checked here, at flush time, and not while
+    // a fan-out queues lines, so the drop never re-enters that fan-out.
+    const size_t limit = worker_->options().max_output_bytes;
+    if (limit > 0 && output_.pending_bytes() > limit &&
+        state_ == State::kOpen) {
+      DropAsTooSlow();
     }
   }
   if (state_ == State::kDraining && output_.empty()) {

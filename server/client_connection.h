@@ -68,7 +68,8 @@ class ClientConnection final : public EventLoop::Handler,
   void Retire();
   // Keeps EPOLLOUT armed exactly while output is pending.
   void UpdateInterest();
-  // Output passed --max_output_bytes: drop what is queued, say why, leave.
+  // Output left after a write passed --max_output_bytes: drop what is
+  // queued, say why, leave.
   void DropAsTooSlow();
 
   Worker* const worker_;
@@ -83,9 +84,6 @@ class ClientConnection final : public EventLoop::Handler,
   bool queued_for_flush_ = false;
   bool peer_closed_ = false;  // Read returned 0.
   bool write_shut_ = false;
-  // Output passed the limit during a fan-out; the drop waits for Flush so it
-  // never re-enters the fan-out that caused it.
-  bool too_slow_ = false;
   absl::Time drain_deadline_;
 };
 
