@@ -11,6 +11,8 @@
 
 #include <glog/logging.h>
 
+#include "absl/time/clock.h"
+
 namespace chatd {
 namespace {
 
@@ -56,8 +58,14 @@ void Acceptor::OpenSpare() {
 
 void Acceptor::Run() {
   while (!stopping_) {
-    loop_.Poll(paused_ ? kPauseMs : -1);
-    if (paused_ && !stopping_) {
+    int timeout = -1;
+    if (paused_) {
+      timeout = static_cast<int>(absl::ToInt64Milliseconds(
+          absl::Ceil(resume_at_ - absl::Now(), absl::Milliseconds(1))));
+      if (timeout < 0) timeout = 0;
+    }
+    loop_.Poll(timeout);
+    if (paused_ && !stopping_ && loop_.poll_time() >= resume_at_) {
       // Try again: either fds came back, or we pause once more.
       paused_ = false;
       loop_.Add(listen_fd_, EPOLLIN, this);
@@ -89,6 +97,7 @@ void Acceptor::OnEvents(uint32_t events) {
       case ENOMEM:
         if (!RefuseOne()) {
           paused_ = true;
+          resume_at_ = absl::Now() + absl::Milliseconds(kPauseMs);
           loop_.Remove(listen_fd_);
           return;
         }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <thread>
 
+#include "absl/time/time.h"
 #include "net/event_fd.h"
 #include "net/event_loop.h"
 
@@ -72,6 +73,7 @@ class Acceptor final : private EventLoop::Handler {
   bool stopping_ = false;  // Acceptor thread only.
   StopHandler stop_handler_{&stopping_};
   bool paused_ = false;  // Acceptor thread only: listen fd out of epoll.
+  absl::Time resume_at_;  // While paused: when to watch the socket again.
   std::atomic<uint64_t> refused_for_fds_{0};
   std::thread thread_;
 };
