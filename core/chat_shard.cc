@@ -20,11 +20,10 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(absl::string_view group,
   absl::StatusOr<GroupRegistry::Joined> joined = registry_->Join(
       group, name, worker_,
       [&](const Group& g, uint64_t others, uint64_t epoch) {
-        PostToWorkers(others, g.id(), epoch, announcement);
+        Announce(g.id(), others, epoch, announcement);
       });
   if (!joined.ok()) return joined;
   std::vector<Session*>& members = local_[joined->group->id()];
-  DeliverTo(members, nullptr, joined->epoch, announcement);
   session->joined_epoch_ = joined->epoch;
   session->shard_slot_ = members.size();
   members.push_back(session);
@@ -42,37 +41,45 @@ void ChatShard::Leave(Group* group, absl::string_view name, Session* session) {
   members[slot]->shard_slot_ = slot;
   members.pop_back();
 
+  if (members.empty()) local_.erase(it);
+
   PayloadRef announcement;
   if (!quiet_) announcement = FormatLeft(name);
-  uint64_t left_at = 0;
   // `group` may be freed by this call.
   registry_->Leave(group, name, worker_,
                    [&](const Group& g, uint64_t others, uint64_t epoch) {
-                     left_at = epoch;
-                     if (announcement) {
-                       PostToWorkers(others, id, epoch, announcement);
-                     }
+                     if (announcement) Announce(id, others, epoch, announcement);
                    });
-  if (announcement) DeliverTo(members, nullptr, left_at, announcement);
-  if (members.empty()) local_.erase(it);
 }
 
 void ChatShard::Broadcast(const Group& group, const Session* from,
                           const PayloadRef& line) {
   // The epoch first: its acquire makes the mask include every worker whose
   // members joined by then.
-  const uint64_t epoch = group.epoch();
-  PostToWorkers(group.worker_mask() & ~(uint64_t{1} << worker_), group.id(),
-                epoch, line);
+  GroupLine post{group.id(), group.epoch(), worker_, nullptr, line};
+  PostToWorkers(group.worker_mask() & ~self_bit(), post);
   auto it = local_.find(group.id());
-  if (it != local_.end()) DeliverTo(it->second, from, epoch, line);
+  if (it == local_.end()) return;
+  if (own_posts_in_flight_.contains(group.id())) {
+    // Queue behind our own announcement instead of overtaking it.
+    post.except = from;
+    PostToWorkers(self_bit(), post);
+  } else {
+    DeliverTo(it->second, from, post.epoch, line);
+  }
 }
 
-void ChatShard::DeliverFromPeer(uint64_t group_id, uint64_t epoch,
-                                const PayloadRef& line) {
+void ChatShard::Deliver(const GroupLine& line) {
+  if (line.origin == worker_) {
+    auto in_flight = own_posts_in_flight_.find(line.group_id);
+    CHECK(in_flight != own_posts_in_flight_.end());
+    if (--in_flight->second == 0) own_posts_in_flight_.erase(in_flight);
+  }
   // The group may have lost its last local member since the post was made.
-  auto it = local_.find(group_id);
-  if (it != local_.end()) DeliverTo(it->second, nullptr, epoch, line);
+  auto it = local_.find(line.group_id);
+  if (it != local_.end()) {
+    DeliverTo(it->second, line.except, line.epoch, line.line);
+  }
 }
 
 size_t ChatShard::local_member_count(uint64_t group_id) const {
@@ -80,13 +87,22 @@ size_t ChatShard::local_member_count(uint64_t group_id) const {
   return it == local_.end() ? 0 : it->second.size();
 }
 
-void ChatShard::PostToWorkers(uint64_t workers, uint64_t group_id,
-                              uint64_t epoch, const PayloadRef& line) {
+void ChatShard::PostToWorkers(uint64_t workers, const GroupLine& line) {
   while (workers != 0) {
     const int w = absl::countr_zero(workers);
     workers &= workers - 1;
-    transport_->Post(w, group_id, epoch, line);
+    if (w == worker_) ++own_posts_in_flight_[line.group_id];
+    transport_->Post(w, line);
   }
+}
+
+void ChatShard::Announce(uint64_t group_id, uint64_t other_workers,
+                         uint64_t epoch, const PayloadRef& line) {
+  // Stamped one epoch back: an announcement is for the members there were
+  // before the change, never for the joiner itself.
+  const GroupLine post{group_id, epoch - 1, worker_, nullptr, line};
+  const bool local_members = local_.contains(group_id);
+  PostToWorkers(other_workers | (local_members ? self_bit() : 0), post);
 }
 
 void ChatShard::DeliverTo(const std::vector<Session*>& members,

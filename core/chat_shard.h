@@ -6,6 +6,13 @@
 // A broadcast is one Payload. The shard queues it on each local member other
 // than the sender and hands it once to the Transport for each other worker
 // that has members of the group: never once per remote recipient.
+//
+// Order: joins and leaves are posted under the registry mutex, so they enter
+// every mailbox in epoch order. They go through the mailbox even to the
+// posting worker's own members; otherwise a join announced here at once
+// could overtake an earlier leave from another worker still queued here.
+// While such a post to itself is in flight for a group, the shard's messages
+// to that group follow the same path, so they cannot overtake it either.
 #ifndef CHATD_CORE_CHAT_SHARD_H_
 #define CHATD_CORE_CHAT_SHARD_H_
 
@@ -23,15 +30,26 @@ namespace chatd {
 
 class Session;
 
+// A line for a group's members on one worker.
+struct GroupLine {
+  uint64_t group_id = 0;
+  // Reaches members who joined at or before this epoch of the group.
+  uint64_t epoch = 0;
+  int origin = -1;  // The posting worker.
+  // The sender, on posts to its own worker; compared, never dereferenced.
+  const Session* except = nullptr;
+  PayloadRef line;
+};
+
 class ChatShard {
  public:
-  // Carries a broadcast to another worker's shard, which must then call
-  // DeliverFromPeer on its own thread. Called from this shard's thread,
-  // sometimes with the registry mutex held, so it must not block.
+  // Carries a GroupLine to a worker's shard (possibly this one), which must
+  // then call Deliver on its own thread, in the order posted. Called from
+  // this shard's thread, sometimes with the registry mutex held, so it must
+  // not block.
   class Transport {
    public:
-    virtual void Post(int worker, uint64_t group_id, uint64_t epoch,
-                      PayloadRef line) = 0;
+    virtual void Post(int worker, GroupLine line) = 0;
 
    protected:
     ~Transport() = default;
@@ -55,10 +73,8 @@ class ChatShard {
   void Broadcast(const Group& group, const Session* from,
                  const PayloadRef& line);
 
-  // Delivers a broadcast posted by another worker at group epoch `epoch` to
-  // the local members who had joined by then.
-  void DeliverFromPeer(uint64_t group_id, uint64_t epoch,
-                       const PayloadRef& line);
+  // Delivers a posted GroupLine to the local members it is for.
+  void Deliver(const GroupLine& line);
 
   // From now on leaves are not announced: the server is shutting down and
   // everyone has been told so.
@@ -67,12 +83,17 @@ class ChatShard {
   size_t local_member_count(uint64_t group_id) const;
 
  private:
-  void PostToWorkers(uint64_t workers, uint64_t group_id, uint64_t epoch,
-                     const PayloadRef& line);
+  // Posts to each worker in the mask, this one included if set.
+  void PostToWorkers(uint64_t workers, const GroupLine& line);
+  // An announcement for `group_id` made at `epoch`: to the other workers
+  // with members, and through the mailbox to our own members, if any.
+  void Announce(uint64_t group_id, uint64_t other_workers, uint64_t epoch,
+                const PayloadRef& line);
   // To each of `members` but `except` that joined at or before `epoch`.
   static void DeliverTo(const std::vector<Session*>& members,
                         const Session* except, uint64_t epoch,
                         const PayloadRef& line);
+  uint64_t self_bit() const { return uint64_t{1} << worker_; }
 
   const int worker_;
   GroupRegistry* const registry_;
@@ -81,6 +102,8 @@ class ChatShard {
   // Group id -> this worker's members of it. A session's index in its vector
   // is Session::shard_slot_, for O(1) removal.
   absl::flat_hash_map<uint64_t, std::vector<Session*>> local_;
+  // Group id -> our posts to ourselves not yet delivered.
+  absl::flat_hash_map<uint64_t, uint32_t> own_posts_in_flight_;
 };
 
 }  // namespace chatd

@@ -20,7 +20,7 @@ namespace {
 
 class NoTransport : public ChatShard::Transport {
  public:
-  void Post(int, uint64_t, uint64_t, PayloadRef) override {}
+  void Post(int, GroupLine) override {}
 };
 
 // Holds what a session is sent, like a connection's output queue would,

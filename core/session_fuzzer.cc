@@ -46,13 +46,10 @@ class QueuedTransport : public ChatShard::Transport {
  public:
   struct Post {
     int worker;
-    uint64_t group_id;
-    uint64_t epoch;
-    PayloadRef line;
+    GroupLine line;
   };
-  void Post(int worker, uint64_t group_id, uint64_t epoch,
-            PayloadRef line) override {
-    posts_.push_back({worker, group_id, epoch, std::move(line)});
+  void Post(int worker, GroupLine line) override {
+    posts_.push_back({worker, std::move(line)});
   }
   std::vector<struct Post> Take() { return std::move(posts_); }
 
@@ -101,8 +98,7 @@ class World {
   void DeliverPosts() {
     for (const auto& post : transport_.Take()) {
       FUZZ_CHECK(post.worker >= 0 && post.worker < kShards);
-      shards_[post.worker]->DeliverFromPeer(post.group_id, post.epoch,
-                                            post.line);
+      shards_[post.worker]->Deliver(post.line);
     }
   }
   void Advance(absl::Duration d) { now_ += d; }

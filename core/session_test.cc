@@ -18,6 +18,7 @@ namespace chatd {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
 using ::testing::IsEmpty;
 
 constexpr size_t kMaxLine = 64;
@@ -45,14 +46,11 @@ class FakeTransport final : public ChatShard::Transport {
  public:
   struct Posted {
     int worker;
-    uint64_t group_id;
-    uint64_t epoch;
-    PayloadRef line;
+    GroupLine post;
   };
 
-  void Post(int worker, uint64_t group_id, uint64_t epoch,
-            PayloadRef line) override {
-    posts_.push_back({worker, group_id, epoch, std::move(line)});
+  void Post(int worker, GroupLine line) override {
+    posts_.push_back({worker, std::move(line)});
   }
 
   const std::vector<Posted>& posts() const { return posts_; }
@@ -131,12 +129,14 @@ class SessionTest : public ::testing::Test {
                                            transport_.posts().end());
     transport_.Clear();
     for (const FakeTransport::Posted& p : posts) {
-      shard(p.worker).DeliverFromPeer(p.group_id, p.epoch, p.line);
+      shard(p.worker).Deliver(p.post);
     }
   }
 
+  // Lets every post arrive, as the workers' mailboxes would, then forgets
+  // all output. (Posts are never dropped: the shard counts its own.)
   void ClearAll() {
-    transport_.Clear();
+    DeliverPosts();
     for (auto& c : clients_) c->output.Clear();
   }
 
@@ -182,10 +182,13 @@ TEST_F(SessionTest, JoinIsAnnouncedToLocalMembers) {
   Client* alice = JoinedClient(0, "g", "alice");
   Client* bob = NewClient(0);
   EXPECT_TRUE(bob->Input("JOIN g bob\n"));
-  EXPECT_THAT(alice->lines(), ElementsAre("* bob has joined\n"));
   EXPECT_THAT(bob->lines(), ElementsAre("* you joined g as bob (2 online)\n"));
-  // Everyone is on worker 0: nothing to post.
-  EXPECT_THAT(transport_.posts(), IsEmpty());
+  // Announcements reach this worker's members through its own mailbox, so
+  // they stay in order with those posted from other workers.
+  EXPECT_THAT(alice->lines(), IsEmpty());
+  EXPECT_THAT(transport_.workers(), ElementsAre(0));
+  DeliverPosts();
+  EXPECT_THAT(alice->lines(), ElementsAre("* bob has joined\n"));
 }
 
 TEST_F(SessionTest, JoinIsPostedOncePerOtherWorkerWithMembers) {
@@ -201,9 +204,9 @@ TEST_F(SessionTest, JoinIsPostedOncePerOtherWorkerWithMembers) {
   ASSERT_EQ(transport_.posts().size(), 1u);
   const FakeTransport::Posted& post = transport_.posts()[0];
   EXPECT_EQ(post.worker, 0);
-  EXPECT_EQ(post.group_id, carol->session.group()->id());
-  EXPECT_EQ(post.line->view(), "* carol has joined\n");
-  const Payload* posted = post.line.get();
+  EXPECT_EQ(post.post.group_id, carol->session.group()->id());
+  EXPECT_EQ(post.post.line->view(), "* carol has joined\n");
+  const Payload* posted = post.post.line.get();
   EXPECT_THAT(alice->lines(), IsEmpty());  // Not until delivered.
 
   DeliverPosts();
@@ -232,6 +235,9 @@ TEST_F(SessionTest, JoinThenLinesInTheSameChunk) {
   EXPECT_THAT(alice->lines(),
               ElementsAre("* you joined g as alice (2 online)\n",
                           "* online in g: alice, bob\n"));
+  // The message queues behind the announcement still in flight.
+  EXPECT_THAT(bob->lines(), IsEmpty());
+  DeliverPosts();
   EXPECT_THAT(bob->lines(),
               ElementsAre("* alice has joined\n", "alice: hello\n"));
 }
@@ -388,11 +394,11 @@ TEST_F(SessionTest, MessageIsPostedExactlyOncePerOtherWorkerWithMembers) {
   ASSERT_EQ(transport_.posts().size(), 1u);
   const FakeTransport::Posted& post = transport_.posts()[0];
   EXPECT_EQ(post.worker, 1);
-  EXPECT_EQ(post.group_id, alice->session.group()->id());
-  EXPECT_EQ(post.line->view(), "alice: hi\n");
+  EXPECT_EQ(post.post.group_id, alice->session.group()->id());
+  EXPECT_EQ(post.post.line->view(), "alice: hi\n");
   // The very payload queued locally is the one posted.
   const Payload* payload = bob->output.sent()[0].get();
-  EXPECT_EQ(post.line.get(), payload);
+  EXPECT_EQ(post.post.line.get(), payload);
 
   // Remote members get nothing until the post is delivered.
   EXPECT_THAT(c1->lines(), IsEmpty());
@@ -418,8 +424,8 @@ TEST_F(SessionTest, MessageIsPostedToEachOtherWorkerOnce) {
   EXPECT_THAT(alice->lines(), IsEmpty());
   ASSERT_EQ(transport_.posts().size(), 2u);
   EXPECT_THAT(transport_.workers(), ::testing::UnorderedElementsAre(0, 2));
-  EXPECT_EQ(transport_.posts()[0].line.get(), transport_.posts()[1].line.get());
-  const Payload* payload = transport_.posts()[0].line.get();
+  EXPECT_EQ(transport_.posts()[0].post.line.get(), transport_.posts()[1].post.line.get());
+  const Payload* payload = transport_.posts()[0].post.line.get();
   DeliverPosts();
   for (Client* c : {a0, b0, a2, b2}) {
     ASSERT_THAT(c->lines(), ElementsAre("alice: yo\n"));
@@ -444,14 +450,14 @@ TEST_F(SessionTest, NoPostToAWorkerWhoseMembersLeft) {
   EXPECT_THAT(bob->lines(), IsEmpty());
 }
 
-TEST_F(SessionTest, DeliverFromPeerForAGroupWithNoLocalMembersIsDropped) {
+TEST_F(SessionTest, PostForAGroupWithNoLocalMembersIsDropped) {
   Client* alice = JoinedClient(0, "g", "alice");
   const uint64_t id = alice->session.group()->id();
   const uint64_t epoch = alice->session.group()->epoch();
-  shard(1).DeliverFromPeer(id, epoch, FormatMessage("x", "y"));
-  shard(0).DeliverFromPeer(id + 1000, epoch, FormatMessage("x", "y"));
+  shard(1).Deliver({id, epoch, 2, nullptr, FormatMessage("x", "y")});
+  shard(0).Deliver({id + 1000, epoch, 2, nullptr, FormatMessage("x", "y")});
   EXPECT_THAT(alice->lines(), IsEmpty());
-  shard(0).DeliverFromPeer(id, epoch, FormatMessage("x", "y"));
+  shard(0).Deliver({id, epoch, 2, nullptr, FormatMessage("x", "y")});
   EXPECT_THAT(alice->lines(), ElementsAre("x: y\n"));
 }
 
@@ -525,6 +531,7 @@ TEST_F(SessionTest, QuitSaysByeAndEndsTheSession) {
   EXPECT_THAT(alice->lines(), ElementsAre("* bye\n"));
 
   alice->session.End();
+  DeliverPosts();
   EXPECT_THAT(bob->lines(), ElementsAre("* alice has left\n"));
   EXPECT_THAT(alice->lines(), ElementsAre("* bye\n"));
 }
@@ -578,12 +585,14 @@ TEST_F(SessionTest, EndAnnouncesLeaveToLocalAndRemoteMembers) {
   alice->session.End();
   EXPECT_FALSE(alice->session.joined());
   EXPECT_THAT(alice->lines(), IsEmpty());
-  EXPECT_THAT(bob->lines(), ElementsAre("* alice has left\n"));
-  ASSERT_EQ(transport_.posts().size(), 1u);
-  EXPECT_EQ(transport_.posts()[0].worker, 1);
-  EXPECT_EQ(transport_.posts()[0].group_id, id);
-  EXPECT_EQ(transport_.posts()[0].line.get(), bob->output.sent()[0].get());
+  // One post per worker with members, this one included; one payload.
+  ASSERT_EQ(transport_.posts().size(), 2u);
+  EXPECT_THAT(transport_.workers(), UnorderedElementsAre(0, 1));
+  EXPECT_EQ(transport_.posts()[0].post.group_id, id);
+  EXPECT_EQ(transport_.posts()[0].post.line.get(),
+            transport_.posts()[1].post.line.get());
   DeliverPosts();
+  EXPECT_THAT(bob->lines(), ElementsAre("* alice has left\n"));
   EXPECT_THAT(c1->lines(), ElementsAre("* alice has left\n"));
   EXPECT_THAT(c2->lines(), ElementsAre("* alice has left\n"));
   EXPECT_THAT(erin->lines(), IsEmpty());
@@ -682,6 +691,7 @@ TEST_F(SessionTest, SlotsStayConsistentWhenMembersLeaveInAnyOrder) {
   EXPECT_THAT(clients[3]->lines(), ElementsAre("m2: hi\n"));
   for (int i : {0, 1, 2, 4}) EXPECT_THAT(clients[i]->lines(), IsEmpty());
   clients[3]->session.End();
+  DeliverPosts();
   EXPECT_THAT(clients[2]->lines(), ElementsAre("* m3 has left\n"));
 }
 
@@ -718,7 +728,7 @@ TEST_F(SessionTest, AnnouncementPayloadIsReleased) {
 
   alice->session.End();
   ASSERT_EQ(transport_.posts().size(), 1u);
-  const PayloadRef held = transport_.posts()[0].line;
+  const PayloadRef held = transport_.posts()[0].post.line;
   EXPECT_EQ(held->ref_count_for_testing(), 2);
   DeliverPosts();
   EXPECT_EQ(held->ref_count_for_testing(), 3);  // Held, bob, carol.
@@ -755,6 +765,7 @@ TEST_F(SessionTest, FloodingMemberIsCutOffAfterItsBurst) {
   EXPECT_FALSE(alice->Input("four\nfive\n", t0));
   EXPECT_THAT(alice->lines(), ElementsAre("ERROR flooding\n"));
   alice->session.End();
+  DeliverPosts();
   EXPECT_THAT(bob->lines(), ElementsAre("alice: one\n", "alice: two\n",
                                         "alice: three\n", "* alice has left\n"));
 }
@@ -798,15 +809,17 @@ TEST_F(SessionTest, BroadcastInFlightDoesNotReachLaterJoiners) {
   Client* bob = JoinedClient(1, "g", "bob");
   Client* dave = NewClient(0);
   ASSERT_TRUE(dave->Input("JOIN g dave\nbefore erin\n"));
-  // The announcement and message for shard 1 are posted, not yet delivered.
-  ASSERT_EQ(transport_.posts().size(), 2u);
+  // The announcement and the message are posted to shards 1 and 0 (the
+  // message queues behind the announcement on its own shard).
+  EXPECT_THAT(transport_.workers(), UnorderedElementsAre(0, 0, 1, 1));
   Client* erin = NewClient(1);
   ASSERT_TRUE(erin->Input("JOIN g erin\n"));
   EXPECT_THAT(erin->lines(), ElementsAre("* you joined g as erin (4 online)\n"));
   DeliverPosts();
+  // Epoch order on every worker: dave's join and message came first.
   EXPECT_THAT(bob->lines(),
-              ElementsAre("* erin has joined\n", "* dave has joined\n",
-                          "dave: before erin\n"));
+              ElementsAre("* dave has joined\n", "dave: before erin\n",
+                          "* erin has joined\n"));
   EXPECT_THAT(erin->lines(), ElementsAre("* you joined g as erin (4 online)\n"));
   ClearAll();
 
@@ -826,7 +839,7 @@ TEST_F(SessionTest, LeaveInFlightDoesNotReachLaterJoiners) {
   EXPECT_THAT(dan->lines(), ElementsAre("* you joined g as dan (3 online)\n"));
   DeliverPosts();
   EXPECT_THAT(bob->lines(),
-              ElementsAre("* dan has joined\n", "* carol has left\n"));
+              ElementsAre("* carol has left\n", "* dan has joined\n"));
   EXPECT_THAT(dan->lines(), ElementsAre("* you joined g as dan (3 online)\n"));
 }
 

@@ -81,10 +81,8 @@ void ChatServer::OnAccept(int fd, uint32_t peer_ip) {
   worker.Post(Envelope::Connection(fd, peer_ip));
 }
 
-void ChatServer::Post(int worker, uint64_t group_id, uint64_t epoch,
-                      PayloadRef line) {
-  workers_[worker]->Post(
-      Envelope::Broadcast(group_id, epoch, std::move(line)));
+void ChatServer::Post(int worker, GroupLine line) {
+  workers_[worker]->Post(Envelope::Broadcast(std::move(line)));
 }
 
 }  // namespace chatd

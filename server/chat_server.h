@@ -54,8 +54,7 @@ class ChatServer final : private ChatShard::Transport {
   ChatServer(const Options& options, int listen_fd, uint16_t port);
 
   void OnAccept(int fd, uint32_t peer_ip);
-  void Post(int worker, uint64_t group_id, uint64_t epoch,
-            PayloadRef line) override;
+  void Post(int worker, GroupLine line) override;
 
   const Options options_;
   const uint16_t port_;

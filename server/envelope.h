@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "core/chat_shard.h"
 #include "net/payload.h"
 
 namespace chatd {
@@ -14,29 +15,43 @@ struct Envelope {
   enum class Kind {
     kNone,        // A moved-from or default envelope.
     kConnection,  // `fd` is a new client for this worker to serve.
-    kRefusal,     // `fd` is a client to answer `line` (an error) and close.
-    kBroadcast,   // `line` goes to this worker's members of `group_id`.
+    kRefusal,     // `fd` is a client to answer `broadcast.line` and close.
+    kBroadcast,   // `broadcast` goes to this worker's members of its group.
     kShutdown,    // Tell every client, flush, and stop.
   };
 
   static Envelope Connection(int fd, uint32_t peer_ip) {
-    return {Kind::kConnection, fd, peer_ip, 0, 0, {}};
+    Envelope e;
+    e.kind = Kind::kConnection;
+    e.fd = fd;
+    e.peer_ip = peer_ip;
+    return e;
   }
   static Envelope Refusal(int fd, PayloadRef error) {
-    return {Kind::kRefusal, fd, 0, 0, 0, std::move(error)};
+    Envelope e;
+    e.kind = Kind::kRefusal;
+    e.fd = fd;
+    e.broadcast.line = std::move(error);
+    return e;
   }
-  static Envelope Broadcast(uint64_t group_id, uint64_t epoch,
-                            PayloadRef line) {
-    return {Kind::kBroadcast, -1, 0, group_id, epoch, std::move(line)};
+  static Envelope Broadcast(GroupLine line) {
+    Envelope e;
+    e.kind = Kind::kBroadcast;
+    e.broadcast = std::move(line);
+    return e;
   }
-  static Envelope Shutdown() { return {Kind::kShutdown, -1, 0, 0, 0, {}}; }
+  static Envelope Shutdown() {
+    Envelope e;
+    e.kind = Kind::kShutdown;
+    return e;
+  }
 
   Kind kind = Kind::kNone;
   int fd = -1;
   uint32_t peer_ip = 0;  // With kConnection: the client's IPv4 address.
-  uint64_t group_id = 0;
-  uint64_t epoch = 0;  // With kBroadcast: the group epoch it was sent at.
-  PayloadRef line;  // With kBroadcast the line; with kRefusal the error.
+  // With kBroadcast the line for the group; with kRefusal, `line` is the
+  // error to send.
+  GroupLine broadcast;
 };
 
 }  // namespace chatd

@@ -95,10 +95,10 @@ void Worker::Handle(Envelope&& envelope) {
       Adopt(envelope.fd, envelope.peer_ip);
       break;
     case Envelope::Kind::kRefusal:
-      Refuse(envelope.fd, std::move(envelope.line));
+      Refuse(envelope.fd, std::move(envelope.broadcast.line));
       break;
     case Envelope::Kind::kBroadcast:
-      shard_.DeliverFromPeer(envelope.group_id, envelope.epoch, envelope.line);
+      shard_.Deliver(envelope.broadcast);
       break;
     case Envelope::Kind::kShutdown:
       BeginShutdown();
