@@ -12,7 +12,9 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace chatd_test {
 namespace {
@@ -99,10 +101,10 @@ absl::Status ChatClient::Connect(int port, absl::string_view source_ip,
 }
 
 absl::StatusOr<ChatClient> ChatClient::Join(int port, absl::string_view group,
-                                            absl::string_view name,
-                                            int online) {
+                                            absl::string_view name, int online,
+                                            absl::string_view source_ip) {
   ChatClient client;
-  absl::Status status = client.Connect(port);
+  absl::Status status = client.Connect(port, source_ip);
   if (!status.ok()) return status;
   // A server that rejects at once (server full) may have closed before the
   // JOIN arrives; its reply is still worth more than the send error.
@@ -111,6 +113,18 @@ absl::StatusOr<ChatClient> ChatClient::Join(int port, absl::string_view group,
   if (!reply.ok()) return sent.ok() ? reply.status() : sent;
   std::string welcome = absl::StrCat("* you joined ", group, " as ", name, " (",
                                      online, " online)");
+  if (online < 0) {
+    absl::string_view count = *reply;
+    int n = 0;
+    if (absl::ConsumePrefix(
+            &count, absl::StrCat("* you joined ", group, " as ", name, " (")) &&
+        absl::ConsumeSuffix(&count, " online)") &&
+        absl::SimpleAtoi(count, &n) && n >= 1) {
+      return client;
+    }
+    welcome =
+        absl::StrCat("* you joined ", group, " as ", name, " (<n> online)");
+  }
   if (*reply != welcome) {
     return absl::FailedPreconditionError(absl::StrCat(
         "expected \"", welcome, "\", got \"", absl::CHexEscape(*reply), "\""));
@@ -230,6 +244,14 @@ absl::Status ChatClient::ExpectClosed(absl::Duration timeout) {
     return absl::FailedPreconditionError(
         absl::StrCat("expected the connection to close, got \"",
                      absl::CHexEscape(buffer_.substr(start_)), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChatClient::SetReceiveBuffer(int bytes) {
+  if (fd_ < 0) return absl::FailedPreconditionError("not connected");
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0) {
+    return ErrnoStatus("setsockopt SO_RCVBUF", errno);
   }
   return absl::OkStatus();
 }

@@ -38,10 +38,12 @@ class ChatClient {
   absl::Status Connect(int port, absl::string_view source_ip = "",
                        absl::Duration timeout = kDefaultTimeout);
 
-  // Connects, sends "JOIN <group> <name>" and checks that the reply is the
-  // welcome line with `online` members. Fails with the reply otherwise.
+  // Connects (from `source_ip`, as in Connect), sends "JOIN <group> <name>"
+  // and checks that the reply is the welcome line with `online` members
+  // (any count if `online` is negative). Fails with the reply otherwise.
   static absl::StatusOr<ChatClient> Join(int port, absl::string_view group,
-                                         absl::string_view name, int online);
+                                         absl::string_view name, int online,
+                                         absl::string_view source_ip = "");
 
   // Writes all of `bytes`, waiting for the socket to drain if needed.
   absl::Status SendRaw(absl::string_view bytes,
@@ -66,6 +68,10 @@ class ChatClient {
   // bytes, or DeadlineExceeded when the connection stays open and silent.
   absl::Status ExpectClosed(absl::Duration timeout = kDefaultTimeout);
 
+  // Caps the kernel's receive buffer (SO_RCVBUF, which also stops its
+  // autotuning), so a client that stops reading backs up into the server
+  // sooner.
+  absl::Status SetReceiveBuffer(int bytes);
   // Makes the next Close() send a reset (RST) instead of a FIN.
   absl::Status SetLingerZero();
   // Half-closes: the server sees EOF, and we can still read.

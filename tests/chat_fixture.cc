@@ -38,10 +38,18 @@ absl::StatusOr<ChatClient> ChatServerTest::Join(absl::string_view group,
 absl::StatusOr<ChatClient> ChatServerTest::JoinEventually(
     absl::string_view group, absl::string_view name, int online,
     absl::string_view retry_error, absl::Duration timeout) {
+  return JoinEventuallyFrom("", group, name, online, retry_error, timeout);
+}
+
+absl::StatusOr<ChatClient> ChatServerTest::JoinEventuallyFrom(
+    absl::string_view source_ip, absl::string_view group,
+    absl::string_view name, int online, absl::string_view retry_error,
+    absl::Duration timeout) {
   absl::Time start = absl::Now();
   absl::Time deadline = start + timeout;
   for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<ChatClient> client = Join(group, name, online);
+    absl::StatusOr<ChatClient> client =
+        ChatClient::Join(port(), group, name, online, source_ip);
     if (client.ok() || absl::Now() >= deadline ||
         !absl::StrContains(client.status().message(), retry_error)) {
       if (attempt > 1) {
@@ -56,9 +64,10 @@ absl::StatusOr<ChatClient> ChatServerTest::JoinEventually(
   }
 }
 
-absl::StatusOr<int> ChatServerTest::StopServer(int signo) {
+absl::StatusOr<int> ChatServerTest::StopServer(int signo,
+                                               absl::Duration timeout) {
   stopped_ = true;
-  return server_->Stop(absl::Seconds(10), signo);
+  return server_->Stop(timeout, signo);
 }
 
 }  // namespace chatd_test

@@ -29,6 +29,9 @@ class ChatServerTest : public ::testing::Test {
   void TearDown() override;
 
   int port() const { return server_->port(); }
+  // The running server, for tests that look at its process (memory, fds,
+  // log) from outside.
+  ServerProcess& server() { return *server_; }
 
   // A connected client that has not sent anything yet.
   absl::StatusOr<ChatClient> Connect();
@@ -42,10 +45,16 @@ class ChatServerTest : public ::testing::Test {
   absl::StatusOr<ChatClient> JoinEventually(
       absl::string_view group, absl::string_view name, int online,
       absl::string_view retry_error, absl::Duration timeout = kDefaultTimeout);
+  // JoinEventually() from the local address `source_ip` (127.x.y.z).
+  absl::StatusOr<ChatClient> JoinEventuallyFrom(
+      absl::string_view source_ip, absl::string_view group,
+      absl::string_view name, int online, absl::string_view retry_error,
+      absl::Duration timeout = kDefaultTimeout);
 
-  // Sends `signo`, then returns the server's exit code (see
-  // ServerProcess::Stop).
-  absl::StatusOr<int> StopServer(int signo = SIGTERM);
+  // Sends `signo`, then returns the server's exit code, or an error if it
+  // does not exit within `timeout` (see ServerProcess::Stop).
+  absl::StatusOr<int> StopServer(int signo = SIGTERM,
+                                 absl::Duration timeout = absl::Seconds(10));
 
  private:
   std::unique_ptr<ServerProcess> server_;

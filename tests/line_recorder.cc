@@ -7,8 +7,10 @@
 
 namespace chatd_test {
 
-LineRecorder::LineRecorder(ChatClient* client)
-    : client_(client), thread_([this] { ReadLoop(); }) {}
+LineRecorder::LineRecorder(ChatClient* client, Shrink shrink)
+    : client_(client),
+      shrink_(std::move(shrink)),
+      thread_([this] { ReadLoop(); }) {}
 
 LineRecorder::~LineRecorder() {
   stop_ = true;
@@ -21,8 +23,9 @@ void LineRecorder::ReadLoop() {
     absl::StatusOr<std::string> line =
         client_->ReadLine(absl::Milliseconds(50));
     if (line.ok()) {
+      std::string kept = shrink_ ? shrink_(*std::move(line)) : *std::move(line);
       std::lock_guard<std::mutex> lock(mu_);
-      lines_.push_back(*std::move(line));
+      lines_.push_back(std::move(kept));
     } else if (!absl::IsDeadlineExceeded(line.status())) {
       std::lock_guard<std::mutex> lock(mu_);
       ended_ = line.status();
@@ -61,9 +64,23 @@ absl::Status LineRecorder::WaitForLine(const std::string& line,
       "no line \"", line, "\" among ", lines_.size(), " lines (", why, ")"));
 }
 
+absl::Status LineRecorder::WaitForEnd(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                    [&] { return !ended_.ok(); });
+  if (!ended_.ok()) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "the connection is still open after ", lines_.size(), " lines"));
+}
+
 std::vector<std::string> LineRecorder::Lines() const {
   std::lock_guard<std::mutex> lock(mu_);
   return lines_;
+}
+
+size_t LineRecorder::Count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lines_.size();
 }
 
 }  // namespace chatd_test

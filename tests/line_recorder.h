@@ -4,12 +4,17 @@
 // stops reading fills its socket buffers, and the server may then hold back
 // or drop it. A LineRecorder reads continuously and lets the test wait,
 // bounded by a deadline, until a given number of lines has arrived.
+//
+// Tests that move a lot of data can have each line shortened before it is
+// kept (a Shrink function, e.g. a checked payload replaced by its sequence
+// number), so the recorder's memory does not grow with the bytes received.
 
 #ifndef CHATD_TESTS_LINE_RECORDER_H_
 #define CHATD_TESTS_LINE_RECORDER_H_
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -23,9 +28,13 @@ namespace chatd_test {
 
 class LineRecorder {
  public:
+  // What is kept of each line; called on the reader thread.
+  using Shrink = std::function<std::string(std::string line)>;
+
   // Starts reading from `client`, which must outlive the recorder. The test
-  // may keep writing to the client meanwhile, but not read from it.
-  explicit LineRecorder(ChatClient* client);
+  // may keep writing to the client meanwhile, but not read from it. With a
+  // `shrink`, what it returns is kept instead of each line.
+  explicit LineRecorder(ChatClient* client, Shrink shrink = nullptr);
   // Stops the reader thread (within about 50 ms).
   ~LineRecorder();
   LineRecorder(const LineRecorder&) = delete;
@@ -38,13 +47,21 @@ class LineRecorder {
   // Waits until `line` has arrived, with the same failure reports.
   absl::Status WaitForLine(const std::string& line, absl::Duration timeout);
 
+  // Waits until the server has ended the connection (EOF or reset) and
+  // every line before that has been read. DeadlineExceeded, with the number
+  // of lines received, when it is still open at the timeout.
+  absl::Status WaitForEnd(absl::Duration timeout);
+
   // Every line so far, in arrival order.
   std::vector<std::string> Lines() const;
+  // How many lines have arrived so far.
+  size_t Count() const;
 
  private:
   void ReadLoop();
 
   ChatClient* const client_;
+  const Shrink shrink_;
   std::atomic<bool> stop_{false};
   // std::mutex rather than the project's chatd::Mutex because waiting needs
   // a condition variable; libstdc++'s are visible to ThreadSanitizer.

@@ -1,8 +1,11 @@
 #include "tests/server_process.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,11 +16,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+
+extern char** environ;
 
 namespace chatd_test {
 namespace {
@@ -28,9 +36,41 @@ std::string TempDir() {
 }
 
 // Unique per process and per server, so tests may run servers side by side.
-std::string NewPortFilePath() {
+std::string NewTempPath(absl::string_view kind) {
   static std::atomic<int> counter{0};
-  return absl::StrCat(TempDir(), "/chatd_port_", getpid(), "_", counter++);
+  return absl::StrCat(TempDir(), "/chatd_", kind, "_", getpid(), "_",
+                      counter++);
+}
+
+// This process's environment with `extra` ("NAME=value") added, each
+// replacing an inherited variable of the same name.
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** var = environ; *var != nullptr; ++var) {
+    absl::string_view entry = *var;
+    bool replaced = false;
+    for (const std::string& add : extra) {
+      const size_t equals = add.find('=');
+      replaced =
+          replaced || (equals != std::string::npos &&
+                       absl::StartsWith(entry, add.substr(0, equals + 1)));
+    }
+    if (!replaced) env.emplace_back(entry);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
 }
 
 std::string DescribeWaitStatus(int status) {
@@ -50,6 +90,15 @@ std::string ServerProcess::DefaultBinary() {
   return absl::StrCat(root, "/chatd/server/chatd");
 }
 
+std::string ServerProcess::SmallAsanQuarantineEnv() {
+  const char* inherited = std::getenv("ASAN_OPTIONS");
+  std::string options = inherited != nullptr ? inherited : "";
+  if (!options.empty()) options += ":";
+  return absl::StrCat(
+      "ASAN_OPTIONS=", options,
+      "quarantine_size_mb=4:thread_local_quarantine_size_kb=64");
+}
+
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const Options& options, absl::Duration startup_timeout,
     const std::string& binary) {
@@ -57,7 +106,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     return absl::NotFoundError(
         absl::StrCat("server binary ", binary, ": ", strerror(errno)));
   }
-  std::string port_file = NewPortFilePath();
+  std::string port_file = NewTempPath("port");
   unlink(port_file.c_str());
 
   std::vector<std::string> args = {
@@ -75,28 +124,70 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   if (options.max_line_bytes.has_value()) {
     args.push_back(absl::StrCat("--max_line_bytes=", *options.max_line_bytes));
   }
+  if (options.max_burst.has_value()) {
+    args.push_back(absl::StrCat("--max_burst=", *options.max_burst));
+  }
+  if (options.max_output_bytes.has_value()) {
+    args.push_back(
+        absl::StrCat("--max_output_bytes=", *options.max_output_bytes));
+  }
+  if (options.join_timeout_s.has_value()) {
+    args.push_back(absl::StrCat("--join_timeout_s=", *options.join_timeout_s));
+  }
+  if (options.max_connections_per_ip.has_value()) {
+    args.push_back(absl::StrCat("--max_connections_per_ip=",
+                                *options.max_connections_per_ip));
+  }
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
   // Built before fork(): the child may only make async-signal-safe calls.
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env = ChildEnvironment(options.extra_env);
+  std::vector<char*> envp;
+  for (std::string& var : env) envp.push_back(var.data());
+  envp.push_back(nullptr);
+  std::string log_file;
+  int log_fd = -1;
+  if (options.capture_log) {
+    log_file = NewTempPath("log");
+    log_fd =
+        open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", log_file, ": ", strerror(errno)));
+    }
+  }
+  rlimit fd_limit = {};
+  if (options.fd_limit.has_value()) {
+    fd_limit.rlim_cur = fd_limit.rlim_max =
+        static_cast<rlim_t>(*options.fd_limit);
+  }
 
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
+    if (log_fd >= 0) close(log_fd);
     return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   }
   if (pid == 0) {
     // Dies with the test, so a crashed or killed test leaves no server behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
-    execv(argv[0], argv.data());
+    // dup2 clears close-on-exec on the copy.
+    if (log_fd >= 0 && dup2(log_fd, STDERR_FILENO) < 0) _exit(127);
+    if (options.fd_limit.has_value() &&
+        setrlimit(RLIMIT_NOFILE, &fd_limit) != 0) {
+      _exit(127);
+    }
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
+  if (log_fd >= 0) close(log_fd);
 
   std::unique_ptr<ServerProcess> server(
-      new ServerProcess(pid, std::move(port_file)));
+      new ServerProcess(pid, std::move(port_file), std::move(log_file)));
   std::fprintf(stderr, "started server pid %d: %s\n", static_cast<int>(pid),
                absl::StrJoin(args, " ").c_str());
   absl::Status ready = server->WaitForPort(absl::Now() + startup_timeout);
@@ -153,6 +244,45 @@ bool ServerProcess::Reap(int options) {
 
 bool ServerProcess::IsRunning() { return !Reap(WNOHANG); }
 
+absl::StatusOr<std::string> ServerProcess::Log() const {
+  if (log_file_.empty()) {
+    return absl::FailedPreconditionError("start the server with capture_log");
+  }
+  return ReadWholeFile(log_file_);
+}
+
+absl::StatusOr<int64_t> ServerProcess::RssBytes() const {
+  absl::StatusOr<std::string> status =
+      ReadWholeFile(absl::StrCat("/proc/", pid_, "/status"));
+  if (!status.ok()) return status.status();
+  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
+    if (!absl::ConsumePrefix(&line, "VmRSS:")) continue;
+    line = absl::StripAsciiWhitespace(line);
+    int64_t kib = 0;
+    if (absl::ConsumeSuffix(&line, " kB") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib)) {
+      return kib * 1024;
+    }
+    return absl::InternalError(absl::StrCat("bad VmRSS line: ", line));
+  }
+  return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", pid_));
+}
+
+absl::StatusOr<int> ServerProcess::OpenFdCount() const {
+  const std::string path = absl::StrCat("/proc/", pid_, "/fd");
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot list ", path, ": ", strerror(errno)));
+  }
+  int count = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count;
+}
+
 absl::StatusOr<int> ServerProcess::Stop(absl::Duration timeout, int signo) {
   if (!exited_) {
     kill(pid_, signo);
@@ -181,6 +311,16 @@ ServerProcess::~ServerProcess() {
     Reap(0);
   }
   unlink(port_file_.c_str());
+  if (!log_file_.empty()) {
+    absl::StatusOr<std::string> log = Log();
+    if (log.ok()) {
+      std::fprintf(stderr, "--- log of server pid %d ---\n",
+                   static_cast<int>(pid_));
+      std::fwrite(log->data(), 1, log->size(), stderr);
+      std::fprintf(stderr, "--- end of log ---\n");
+    }
+    unlink(log_file_.c_str());
+  }
 }
 
 }  // namespace chatd_test

@@ -5,6 +5,10 @@
 // threads, flags on the command line. Start() returns once the server has
 // written its port file, i.e. once it is listening. The destructor kills a
 // server the test did not Stop(), so a failing test leaves nothing behind.
+//
+// Hardening tests also look at the server from outside: its log (stderr,
+// captured to a file on request), its resident memory and its open file
+// descriptors (both from /proc), and may start it with a low open-file limit.
 
 #ifndef CHATD_TESTS_SERVER_PROCESS_H_
 #define CHATD_TESTS_SERVER_PROCESS_H_
@@ -12,6 +16,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +37,22 @@ class ServerProcess {
     // Off by default: protocol tests send at full speed. Hardening tests
     // that exercise the flood limit set it.
     double max_msgs_per_sec = 0;
+    // The server's own defaults apply to whatever is left unset.
+    std::optional<double> max_burst;
+    std::optional<int64_t> max_output_bytes;  // 0 turns the limit off.
+    std::optional<int> join_timeout_s;        // 0 turns the timeout off.
+    std::optional<int> max_connections_per_ip;
+    // RLIMIT_NOFILE for the server, soft and hard. chatd raises its soft
+    // limit to the hard one at startup, so both are lowered in the child
+    // before exec to make it run out of file descriptors.
+    std::optional<int> fd_limit;
+    // Sends the server's stderr (its glog output) to a file that Log()
+    // reads, instead of the test's stderr. The file is copied to the test's
+    // stderr when the ServerProcess is destroyed, so the test log keeps it.
+    bool capture_log = false;
+    // "NAME=value" entries added to the server's environment, replacing an
+    // inherited NAME, e.g. sanitizer options for the server only.
+    std::vector<std::string> extra_env;
     // Appended verbatim, e.g. "--v=1".
     std::vector<std::string> extra_flags;
   };
@@ -45,6 +66,12 @@ class ServerProcess {
 
   // Where Bazel puts the //server:chatd data dependency.
   static std::string DefaultBinary();
+
+  // An Options::extra_env entry for tests that watch the server's memory:
+  // the inherited ASAN_OPTIONS plus a small quarantine. AddressSanitizer
+  // holds freed memory back (256 MB by default), which would look like
+  // growth; builds without it ignore the variable.
+  static std::string SmallAsanQuarantineEnv();
 
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
@@ -62,9 +89,18 @@ class ServerProcess {
   // Whether the process is still running (it may have crashed).
   bool IsRunning();
 
+  // Everything the server has logged so far; needs Options::capture_log.
+  absl::StatusOr<std::string> Log() const;
+  // The server's resident memory (VmRSS in /proc/<pid>/status), in bytes.
+  absl::StatusOr<int64_t> RssBytes() const;
+  // How many file descriptors the server has open (/proc/<pid>/fd).
+  absl::StatusOr<int> OpenFdCount() const;
+
  private:
-  ServerProcess(pid_t pid, std::string port_file)
-      : pid_(pid), port_file_(std::move(port_file)) {}
+  ServerProcess(pid_t pid, std::string port_file, std::string log_file)
+      : pid_(pid),
+        port_file_(std::move(port_file)),
+        log_file_(std::move(log_file)) {}
 
   // Polls for the port file while checking that the child is still alive.
   absl::Status WaitForPort(absl::Time deadline);
@@ -73,6 +109,7 @@ class ServerProcess {
 
   pid_t pid_;
   std::string port_file_;
+  std::string log_file_;  // Empty unless the log is captured.
   int port_ = 0;
   bool exited_ = false;
   int wait_status_ = 0;
