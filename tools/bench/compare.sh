@@ -1,0 +1,642 @@
+#!/usr/bin/env bash
+# compare.sh: the side-by-side benchmark of chatd against ngircd, InspIRCd,
+# nats-server and Redis pub/sub, driven by loadgen (tools/loadgen).
+#
+# For every server and workload it starts a fresh server on 127.0.0.1 with a
+# config written into a temp dir (limits off or as high as the server
+# allows), runs loadgen against it with --json --server_pid, stops it, and
+# at the end writes bench/results/<date>.md (machine, versions, configs,
+# table), <date>.jsonl (one JSON object per run: loadgen's result plus the
+# server and workload) and <date>.png (chart).
+#
+#   tools/bench/compare.sh                       # everything, ~15-20 min
+#   tools/bench/compare.sh --servers=chatd,redis --workloads=fanout,idle
+#
+# Options:
+#   --servers=LIST      chatd,redis,nats,inspircd,ngircd (default: all)
+#   --workloads=LIST    fanout,crowd,crowd1k,bigroom,idle (default: all)
+#   --duration=S        seconds of sending per run (default 10)
+#   --idle_connections=N  connections in `idle` (default 19000)
+#   --out=DIR           results directory (default bench/results)
+#   --date=YYYY-MM-DD   name of the result files (default today)
+#   --no-install        do not install missing Debian packages
+#   --no-build          use the chatd and loadgen binaries already built -c opt
+#   --keep-tmp          keep the temp dir (configs, server and loadgen logs)
+# Only loopback addresses are used. Every run is bounded by timeout(1).
+set -uo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
+
+SERVERS="chatd,redis,nats,inspircd,ngircd"
+WORKLOADS="fanout,crowd,crowd1k,bigroom,idle"
+DURATION=10
+IDLE_CONNECTIONS=19000
+OUT_DIR="$REPO/bench/results"
+DATE=$(date +%F)
+INSTALL=1
+BUILD=1
+KEEP_TMP=0
+
+for arg in "$@"; do
+  case "$arg" in
+    --servers=*) SERVERS=${arg#*=} ;;
+    --workloads=*) WORKLOADS=${arg#*=} ;;
+    --duration=*) DURATION=${arg#*=} ;;
+    --idle_connections=*) IDLE_CONNECTIONS=${arg#*=} ;;
+    --out=*) OUT_DIR=${arg#*=} ;;
+    --date=*) DATE=${arg#*=} ;;
+    --no-install) INSTALL=0 ;;
+    --no-build) BUILD=0 ;;
+    --keep-tmp) KEEP_TMP=1 ;;
+    -h | --help)
+      sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "compare.sh: unknown argument $arg (see --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+log() { printf '[compare %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+SCRIPT_START=$(date +%s)
+
+# ---------------------------------------------------------------------------
+# Packages: the peers and gnuplot, installed only when missing (like
+# tools/setup.sh). Debian may start a freshly installed daemon as a
+# service; stop any that this run installed, and never rely on them (every
+# server below is started by this script on a port it picked).
+# ---------------------------------------------------------------------------
+PACKAGES=(ngircd inspircd nats-server redis-server gnuplot-nox python3 procps iproute2)
+
+install_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq || return 1
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
+  # Stop the services the install may have started, through their own init
+  # script or unit (which only touch the service's own pid file/cgroup).
+  local svc
+  for p in "${missing[@]}"; do
+    case "$p" in
+      ngircd | inspircd | redis-server | nats-server) svc=$p ;;
+      *) continue ;;
+    esac
+    if [ -d /run/systemd/system ]; then
+      $sudo systemctl stop "$svc" >/dev/null 2>&1 || true
+      $sudo systemctl disable "$svc" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      $sudo "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
+}
+
+if [ "$INSTALL" = 1 ]; then
+  install_packages || { log "package installation failed"; exit 1; }
+fi
+for tool in python3 ss timeout gnuplot; do
+  command -v "$tool" >/dev/null || { log "missing $tool (run without --no-install)"; exit 1; }
+done
+
+# ---------------------------------------------------------------------------
+# chatd and loadgen, built -c opt and copied away so that another build in
+# this checkout cannot swap them mid-run.
+# ---------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/chatd-bench.XXXXXX)
+CONF_DIR="$WORK/configs"
+mkdir -p "$CONF_DIR"
+
+SERVER_PID=""
+LOADGEN_PID=""
+
+# True while $1 is a live (not zombie) process.
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
+# SIGTERM, then SIGKILL after 10 s; reaps the process.
+stop_pid() {
+  local pid=$1 i
+  [ -z "$pid" ] && return 0
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      log "pid $pid ignored SIGTERM for 10 s; SIGKILL"
+      kill -KILL "$pid" 2>/dev/null
+    fi
+  fi
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+cleanup() {
+  trap - EXIT INT TERM
+  [ -n "$LOADGEN_PID" ] && stop_pid "$LOADGEN_PID"
+  [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
+  if [ "$KEEP_TMP" = 1 ]; then
+    log "temp dir kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+if [ "$BUILD" = 1 ]; then
+  log "bazel build -c opt //server:chatd //tools:loadgen"
+  (cd "$REPO" && bazel build -c opt //server:chatd //tools:loadgen) >"$WORK/build.log" 2>&1 || {
+    tail -30 "$WORK/build.log" >&2
+    log "build failed"
+    exit 1
+  }
+fi
+BIN_DIR=$(cd "$REPO" && bazel info -c opt bazel-bin 2>/dev/null)
+mkdir -p "$WORK/bin"
+for b in server/chatd tools/loadgen; do
+  [ -x "$BIN_DIR/$b" ] || { log "missing $BIN_DIR/$b (build with -c opt)"; exit 1; }
+  cp "$BIN_DIR/$b" "$WORK/bin/" && chmod u+w "$WORK/bin/$(basename "$b")"
+done
+CHATD="$WORK/bin/chatd"
+LOADGEN="$WORK/bin/loadgen"
+
+FD_HARD=$(ulimit -Hn)
+[ "$FD_HARD" = unlimited ] && FD_HARD=1048576
+
+# ---------------------------------------------------------------------------
+# Ports and configs.
+# ---------------------------------------------------------------------------
+
+# A free TCP port on 127.0.0.1 below the ephemeral range (so loadgen's
+# source ports never collide with it), not in use, not even in TIME_WAIT.
+pick_port() {
+  python3 - <<'EOF'
+import random, socket, sys
+for _ in range(500):
+    port = random.randint(20000, 32000)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+# Writes $CONF_DIR/<server>.conf for a server listening on port $2. The
+# files are also what the results page shows.
+write_config() {
+  local name=$1 port=$2 dir=$3
+  case "$name" in
+    chatd)
+      cat >"$CONF_DIR/chatd.conf" <<EOF
+# chatd takes flags, not a config file; the command line used:
+chatd --threads=2 --max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 \\
+      --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port
+# (open-file soft limit raised to the hard limit, $FD_HARD, before exec)
+EOF
+      ;;
+    redis)
+      cat >"$CONF_DIR/redis.conf" <<EOF
+# redis-server <this file>; open-file soft limit raised to $FD_HARD
+bind 127.0.0.1
+port $port
+# loadgen binds 127.0.0.2..17 (--source_ips): protected mode would refuse them
+protected-mode no
+daemonize no
+# persistence off
+save ""
+appendonly no
+maxclients 20000
+# no output-buffer limit: a RESP3 subscriber counts as a "normal" client
+client-output-buffer-limit normal 0 0 0
+client-output-buffer-limit pubsub 0 0 0
+tcp-backlog 4096
+timeout 0
+# io-threads stays at its default (1): the main thread does all the work
+logfile ""
+dir $dir
+EOF
+      ;;
+    nats)
+      cat >"$CONF_DIR/nats.conf" <<EOF
+# nats-server -c <this file>; open-file soft limit raised to $FD_HARD
+listen: 127.0.0.1:$port
+max_connections: 100000
+# 1 GiB of pending output per client before "slow consumer" (default 64 MiB)
+max_pending: 1073741824
+write_deadline: "60s"
+# max_payload, max_control_line, ping_interval: defaults
+EOF
+      ;;
+    inspircd)
+      cat >"$CONF_DIR/inspircd.conf" <<EOF
+# inspircd --nofork --runasroot --config=<this file>; open-file soft limit
+# raised to $FD_HARD. One connect class with flood protection off (fakelag
+# off, huge commandrate/threshold), 64 MiB send/receive queues, no clone
+# limits, no DNS or ident; no modules beyond the core.
+<config format="xml">
+<server name="irc.bench.local" description="chatd compare benchmark" network="Bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="$port" type="clients">
+<connect name="bench" allow="127.0.0.0/8" maxchans="20" timeout="60"
+         pingfreq="600" hardsendq="67108864" softsendq="67108864"
+         recvq="67108864" threshold="1000000" commandrate="1000000000"
+         fakelag="no" localmax="1000000" globalmax="1000000"
+         maxconnwarn="no" resolvehostnames="no" useident="no"
+         limit="1000000" modes="">
+<performance netbuffersize="65536" somaxconn="4096" softlimit="$FD_HARD"
+             clonesonconnect="no" quietbursts="yes">
+<limits maxnick="30" maxchan="64" maxmodes="20" maxident="11" maxhost="64"
+        maxquit="255" maxtopic="307" maxkick="255" maxreal="128" maxaway="200">
+<security announceinvites="dynamic" hideserver="" hidesplits="no"
+          userstats="Pu" customversion="" flatlinks="no" hidebans="no"
+          hideulines="no" hidekills="" runasuser="" runasgroup=""
+          restrictbannedusers="yes" genericoper="no">
+<options prefixquit="Quit: " suffixquit="" prefixpart="" suffixpart=""
+         fixedquit="" fixedpart="" syntaxhints="no" cyclehosts="no"
+         cyclehostsfromuser="no" announcets="yes" allowmismatched="no"
+         defaultbind="auto" hostintopic="yes" pingwarning="15"
+         serverpingfreq="1m" splitwhois="no" defaultmodes="nt"
+         xlinemessage="banned" exemptchanops="" invitebypassmodes="yes"
+         nosnoticestack="no">
+<dns timeout="1">
+<pid file="$dir/inspircd.pid">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="sparse" target="$dir/inspircd.log">
+<whowas groupsize="10" maxgroups="100000" maxkeep="3d">
+EOF
+      ;;
+    ngircd)
+      cat >"$CONF_DIR/ngircd.conf" <<EOF
+# ngircd -n -f <this file>; open-file soft limit raised to $FD_HARD.
+# Penalties (flood delays) off with MaxPenaltyTime = 0; no per-IP, total or
+# channel-count limits; no DNS/ident/PAM. Not configurable: the listen()
+# backlog of 10, the 32 KiB write buffer per client, 3 commands per client
+# per loop pass.
+[Global]
+	Name = irc.bench.local
+	Info = chatd compare benchmark
+	Listen = 127.0.0.1
+	Ports = $port
+	MotdPhrase = hi
+[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxNickLength = 30
+	MaxPenaltyTime = 0
+	PingTimeout = 600
+	PongTimeout = 600
+[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+EOF
+      ;;
+  esac
+}
+
+# loadgen --protocol for each server, and the connect pacing it needs.
+protocol_of() {
+  case "$1" in
+    chatd) echo chatd ;;
+    redis) echo redis ;;
+    nats) echo nats ;;
+    inspircd | ngircd) echo irc ;;
+  esac
+}
+connect_args_of() {
+  case "$1" in
+    # InspIRCd completes registrations on a once-a-second timer: allow
+    # more connects in flight than the default 512 so connecting does not
+    # take N/512 seconds.
+    inspircd) echo "--max_connecting=4000" ;;
+    # ngircd's listen() backlog is fixed at 10: with more connects in
+    # flight SYNs are dropped and retried for seconds; 8 at a time instead.
+    ngircd) echo "--max_connecting=8" ;;
+    *) echo "" ;;
+  esac
+}
+
+# Starts server $1 for workload $2 in the background; sets SERVER_PID and
+# SERVER_PORT, or returns 1 with the reason in START_ERROR.
+start_server() {
+  local name=$1 workload=$2
+  local dir="$WORK/$name"
+  mkdir -p "$dir"
+  chmod 777 "$dir"  # ngircd drops root for nobody
+  local server_log="$dir/$workload.server.log"
+  local port=""
+  if [ "$name" != chatd ]; then
+    port=$(pick_port) || { START_ERROR="no free port"; return 1; }
+  fi
+  write_config "$name" "$port" "$dir"
+  case "$name" in
+    chatd)
+      rm -f "$dir/port"
+      (ulimit -n "$FD_HARD" && exec "$CHATD" --threads=2 --max_msgs_per_sec=0 \
+        --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000 \
+        --bind=127.0.0.1 --port=0 --port_file="$dir/port") >"$server_log" 2>&1 &
+      ;;
+    redis)
+      (ulimit -n "$FD_HARD" && exec redis-server "$CONF_DIR/redis.conf") >"$server_log" 2>&1 &
+      ;;
+    nats)
+      (ulimit -n "$FD_HARD" && exec nats-server -c "$CONF_DIR/nats.conf") >"$server_log" 2>&1 &
+      ;;
+    inspircd)
+      (ulimit -n "$FD_HARD" && exec inspircd --nofork --runasroot \
+        --config="$CONF_DIR/inspircd.conf") >"$server_log" 2>&1 &
+      ;;
+    ngircd)
+      (ulimit -n "$FD_HARD" && exec ngircd -n -f "$CONF_DIR/ngircd.conf") >"$server_log" 2>&1 &
+      ;;
+  esac
+  SERVER_PID=$!
+  # Wait (at most 20 s) until this very process listens on its port.
+  local i
+  for ((i = 0; i < 200; i++)); do
+    if ! alive "$SERVER_PID"; then
+      START_ERROR="exited at startup: $(tail -3 "$server_log" | tr '\n' ' ')"
+      wait "$SERVER_PID" 2>/dev/null
+      SERVER_PID=""
+      return 1
+    fi
+    if [ "$name" = chatd ] && [ -z "$port" ] && [ -s "$dir/port" ]; then
+      port=$(cat "$dir/port")
+    fi
+    if [ -n "$port" ] && ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$SERVER_PID,"; then
+      SERVER_PORT=$port
+      sleep 0.5  # let it finish starting before the baseline RSS
+      return 0
+    fi
+    sleep 0.1
+  done
+  START_ERROR="not listening after 20 s"
+  stop_pid "$SERVER_PID"
+  SERVER_PID=""
+  return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ---------------------------------------------------------------------------
+# Workloads.
+# ---------------------------------------------------------------------------
+workload_args() {
+  case "$1" in
+    # 50 groups of 20, everyone sending as fast as a window of 16 in-flight
+    # messages per sender allows.
+    fanout) echo "--connections=1000 --groups=50 --rate=0 --window=16 --duration=$DURATION --payload_bytes=64" ;;
+    # 10,000 connections in 100 groups of 100, 2,000 messages/s in total.
+    crowd) echo "--connections=10000 --groups=100 --rate=2000 --duration=$DURATION --payload_bytes=64" ;;
+    # The same at half the rate: at 2,000 messages/s the kernel work of
+    # client and server together fills both cores of a 2-core machine, so
+    # latency there is queueing; this one shows latency below saturation.
+    crowd1k) echo "--connections=10000 --groups=100 --rate=1000 --duration=$DURATION --payload_bytes=64" ;;
+    # 5,000 in one group, 50 senders at 1 message/s each: 250,000
+    # deliveries/s.
+    bigroom) echo "--connections=5000 --groups=1 --senders=50 --rate=50 --duration=$DURATION --payload_bytes=64" ;;
+    # As many idle joined connections as the fd limit allows, groups of 19.
+    idle) echo "--connections=$IDLE_CONNECTIONS --groups=$((IDLE_CONNECTIONS / 19)) --senders=0" ;;
+  esac
+}
+connections_of() { workload_args "$1" | sed -E 's/.*--connections=([0-9]+).*/\1/'; }
+
+COMMON_ARGS="--source_ips=16 --connect_timeout=30 --settle_timeout=30 --drain_timeout=15 --json"
+
+JSONL="$WORK/results.jsonl"
+: >"$JSONL"
+
+# Escapes a string for a JSON value.
+json_str() {
+  python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"
+}
+
+# CPU accounting, in clock ticks (USER_HZ): all CPUs' busy time, one
+# process's user+system time, and this shell's reaped children's.
+TICKS=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+proc_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+# Sets CHILD_SECONDS to the CPU time of this shell's reaped children
+# (`times` must run in this shell, not in a $(...) subshell).
+children_seconds() {
+  times >"$WORK/times.txt"
+  CHILD_SECONDS=$(tail -1 "$WORK/times.txt" | awk '{
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+    printf "%.2f", t }')
+}
+
+# Waits (at most ~30 s) until the machine is quiet: other processes using
+# less than 0.3 of a core over two seconds. Prints the load it saw last.
+wait_quiet() {
+  local i b0 b1 cores
+  for ((i = 0; i < 15; i++)); do
+    b0=$(busy_ticks)
+    sleep 2
+    b1=$(busy_ticks)
+    cores=$(awk -v d=$((b1 - b0)) -v hz="$TICKS" 'BEGIN {printf "%.2f", d / hz / 2}')
+    if awk -v c="$cores" 'BEGIN {exit !(c < 0.3)}'; then
+      echo "$cores"
+      return 0
+    fi
+    [ "$i" = 0 ] && log "waiting for the machine to be quiet (other processes use $cores cores)"
+  done
+  echo "$cores"
+  return 1
+}
+
+# Keeps a server log to its first and last 2,000 lines (ngircd logs a line
+# per failed write when the clients go away: hundreds of MB).
+trim_log() {
+  local f=$1
+  [ -f "$f" ] || return 0
+  if [ "$(stat -c %s "$f")" -gt 20000000 ]; then
+    { head -2000 "$f"; echo "... (trimmed) ..."; tail -2000 "$f"; } >"$f.trim" && mv "$f.trim" "$f"
+  fi
+}
+
+# Runs workload $2 against server $1 on a fresh server process; writes
+# its JSON line to $WORK/last.json and sets LAST_OTHER_CORES (the average
+# cores that other processes used meanwhile, or "" if unknown). $3 is a
+# note to carry.
+run_one() {
+  local name=$1 workload=$2
+  local dir="$WORK/$name"
+  local note=${3:-} rc="" crashed=false baseline=0 timed_out=false
+  local lg_out="$dir/$workload.loadgen.json" lg_err="$dir/$workload.loadgen.log"
+  local quiet other_cpu=null loadgen_cpu=null server_cpu_total=null run_seconds=null
+  local args
+  args="$(workload_args "$workload") $(connect_args_of "$name") $COMMON_ARGS"
+  mkdir -p "$dir"
+  if ! quiet=$(wait_quiet); then
+    note="machine not quiet before the run: other processes used $quiet cores"
+    log "$name / $workload: $note; running anyway"
+  fi
+  local started
+  started=$(date +%s.%N)
+  log "$name / $workload: starting server"
+  START_ERROR=""
+  if ! start_server "$name" "$workload"; then
+    note="${note:+$note; }server did not start: $START_ERROR"
+    log "$name / $workload: $note"
+  else
+    baseline=$(rss_kb "$SERVER_PID")
+    local cap proto b0 b1 s0 s1 c0 c1 t0 t1
+    proto=$(protocol_of "$name")
+    # Upper bound of loadgen's own phases (connect: 2 x connect_timeout +
+    # 10, settle 30, send, drain 15) plus a margin.
+    cap=$((70 + 30 + ${DURATION%.*} + 15 + 30))
+    log "$name / $workload: loadgen $args (at most ${cap}s)"
+    children_seconds
+    c0=$CHILD_SECONDS
+    b0=$(busy_ticks)
+    s0=$(proc_ticks "$SERVER_PID")
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    timeout --kill-after=10 "$cap" "$LOADGEN" --host=127.0.0.1 --port="$SERVER_PORT" \
+      --protocol="$proto" $args --server_pid="$SERVER_PID" >"$lg_out" 2>"$lg_err" &
+    LOADGEN_PID=$!
+    wait "$LOADGEN_PID"
+    rc=$?
+    LOADGEN_PID=""
+    t1=$(date +%s.%N)
+    b1=$(busy_ticks)
+    s1=$(proc_ticks "$SERVER_PID")
+    children_seconds
+    c1=$CHILD_SECONDS
+    if [ -n "$s0" ] && [ -n "$s1" ]; then
+      read -r run_seconds server_cpu_total loadgen_cpu other_cpu < <(awk \
+        -v t0="$t0" -v t1="$t1" -v b="$((b1 - b0))" -v s="$((s1 - s0))" \
+        -v c0="$c0" -v c1="$c1" -v hz="$TICKS" 'BEGIN {
+          o = (b - s) / hz - (c1 - c0); if (o < 0) o = 0
+          printf "%.2f %.2f %.2f %.2f\n", t1 - t0, s / hz, c1 - c0, o }')
+    fi
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then timed_out=true; fi
+    if ! alive "$SERVER_PID"; then
+      crashed=true
+      wait "$SERVER_PID" 2>/dev/null
+      note="${note:+$note; }server exited during the run (status $?): $(tail -3 "$dir/$workload.server.log" | tr '\n' ' ')"
+      SERVER_PID=""
+    else
+      stop_pid "$SERVER_PID"
+      SERVER_PID=""
+    fi
+    trim_log "$dir/$workload.server.log"
+    # loadgen's warnings and errors, the few most frequent kinds.
+    local problems
+    problems=$(grep -E '^[WE][0-9]{8} ' "$lg_err" | sed -E 's/^[WE][0-9]{8} [0-9:.]+ +[0-9]+ [^]]*\] //' |
+      sed -E 's/^c[0-9]+: //; s/ \(further problems on this thread are only counted\)//' |
+      sed -E 's/c[0-9]+/cN/g; s/[0-9]+/n/g' |
+      sort | uniq -c | sort -rn | head -4 |
+      sed -E 's/^ *([0-9]+) (.*)/\2 (x\1)/' | paste -sd';' | cut -c1-400)
+    if [ -n "$problems" ]; then note="${note:+$note; }loadgen: $problems"; fi
+  fi
+  local ended wall json
+  ended=$(date +%s.%N)
+  wall=$(awk -v a="$started" -v b="$ended" 'BEGIN {printf "%.1f", b - a}')
+  json=$(grep -E '^\{' "$lg_out" 2>/dev/null | tail -1)
+  {
+    printf '{"server":"%s","workload":"%s","loadgen_rc":%s,"timed_out":%s,"server_crashed":%s,' \
+      "$name" "$workload" "${rc:-null}" "$timed_out" "$crashed"
+    printf '"server_baseline_rss_kb":%s,"wall_seconds":%s,"loadgen_seconds":%s,' \
+      "${baseline:-0}" "$wall" "${run_seconds:-null}"
+    printf '"server_cpu_seconds_total":%s,"loadgen_cpu_seconds":%s,"other_cpu_seconds":%s,' \
+      "${server_cpu_total:-null}" "${loadgen_cpu:-null}" "${other_cpu:-null}"
+    printf '"loadgen_args":%s,"note":%s' "$(json_str "$args")" "$(json_str "$note")"
+    if [ -n "$json" ]; then
+      printf ',"result":%s}\n' "$json"
+    else
+      printf ',"result":null}\n'
+    fi
+  } >"$WORK/last.json"
+  LAST_OTHER_CORES=""
+  if [ "$other_cpu" != null ] && [ "$run_seconds" != null ]; then
+    LAST_OTHER_CORES=$(awk -v o="$other_cpu" -v t="$run_seconds" 'BEGIN {printf "%.2f", t > 0 ? o / t : 0}')
+  fi
+  log "$name / $workload: rc=${rc:-none} ${wall}s other-cpu=${other_cpu}s ${json:0:200}"
+}
+
+# ---------------------------------------------------------------------------
+# Machine and versions.
+# ---------------------------------------------------------------------------
+INFO="$WORK/info.tsv"
+{
+  printf 'date\t%s\n' "$DATE"
+  printf 'nproc\t%s\n' "$(nproc)"
+  printf 'cpu\t%s\n' "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  printf 'ram\t%s\n' "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  printf 'kernel\t%s\n' "$(uname -r)"
+  printf 'debian\t%s\n' "$(cat /etc/debian_version 2>/dev/null)"
+  printf 'fd_limit\t%s\n' "$FD_HARD"
+  printf 'loadavg_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf 'version_chatd\t%s\n' "git $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null)$(cd "$REPO" && git diff --quiet HEAD -- net core server 2>/dev/null || echo ' (uncommitted changes)'), bazel -c opt"
+  printf 'version_redis\t%s\n' "$(redis-server --version 2>/dev/null | head -1)"
+  printf 'version_nats\t%s\n' "$(nats-server --version 2>/dev/null | head -1)"
+  printf 'version_inspircd\t%s\n' "$(inspircd --version 2>/dev/null | head -1)"
+  printf 'version_ngircd\t%s\n' "$(ngircd --version 2>/dev/null | head -1)"
+  printf 'duration\t%s\n' "$DURATION"
+  printf 'common_args\t%s\n' "$COMMON_ARGS"
+} >"$INFO"
+
+# ---------------------------------------------------------------------------
+# The runs.
+# ---------------------------------------------------------------------------
+IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
+for s in "${SERVER_LIST[@]}"; do
+  case "$s" in chatd | redis | nats | inspircd | ngircd) ;; *) log "unknown server $s"; exit 2 ;; esac
+done
+for w in "${WORKLOAD_LIST[@]}"; do
+  case "$w" in fanout | crowd | crowd1k | bigroom | idle) ;; *) log "unknown workload $w"; exit 2 ;; esac
+done
+
+# A run during which other processes took more than 0.3 of a core on
+# average (the machine is shared) is run once more, and the second result
+# is kept.
+for s in "${SERVER_LIST[@]}"; do
+  for w in "${WORKLOAD_LIST[@]}"; do
+    run_one "$s" "$w"
+    if [ -n "$LAST_OTHER_CORES" ] && awk -v c="$LAST_OTHER_CORES" 'BEGIN {exit !(c > 0.3)}'; then
+      log "$s / $w: other processes used $LAST_OTHER_CORES cores during the run; running it again"
+      run_one "$s" "$w" "second attempt: other processes used $LAST_OTHER_CORES cores during the first"
+    fi
+    cat "$WORK/last.json" >>"$JSONL"
+  done
+done
+
+SCRIPT_END=$(date +%s)
+printf 'runtime_seconds\t%s\n' "$((SCRIPT_END - SCRIPT_START))" >>"$INFO"
+printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$INFO"
+
+# ---------------------------------------------------------------------------
+# Results.
+# ---------------------------------------------------------------------------
+mkdir -p "$OUT_DIR"
+cp "$JSONL" "$OUT_DIR/$DATE.jsonl"
+python3 "$SCRIPT_DIR/report.py" --jsonl="$OUT_DIR/$DATE.jsonl" --info="$INFO" \
+  --configs="$CONF_DIR" --md="$OUT_DIR/$DATE.md" --png="$OUT_DIR/$DATE.png" \
+  --servers="$SERVERS" --workdir="$WORK" || { log "report failed"; exit 1; }
+log "wrote $OUT_DIR/$DATE.md, $DATE.jsonl, $DATE.png in $((SCRIPT_END - SCRIPT_START)) s"
