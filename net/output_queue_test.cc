@@ -52,7 +52,7 @@ TEST_F(OutputQueueTest, PartialWritesResumeMidPayload) {
             0);
   OutputQueue q;
   std::string expected;
-  for (int i = 0; i < 3000; ++i) {  // More lines than one writev takes.
+  for (int i = 0; i < 3000; ++i) {  // More lines than one sendmsg takes.
     std::string line = std::to_string(i) + std::string(50, 'x') + "\n";
     expected += line;
     q.Push(Payload::Copy(line));

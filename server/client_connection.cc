@@ -82,7 +82,8 @@ void ClientConnection::Read() {
   char* const buffer = worker_->read_buffer();
   const size_t size = worker_->read_buffer_size();
   for (int i = 0; i < kMaxReadsPerEvent && !retired() && !peer_closed_; ++i) {
-    const ssize_t n = read(fd_, buffer, size);
+    // recv, not read: straight into the socket layer (see OutputQueue).
+    const ssize_t n = recv(fd_, buffer, size, MSG_DONTWAIT);
     if (n > 0) {
       // Once draining, input is read only to be thrown away.
       if (state_ == State::kOpen &&

@@ -5,9 +5,9 @@
 //
 // One pass of the loop: wait for events; handle readable sockets and the
 // mailbox (which may queue output on many connections); then flush every
-// connection that got output during the pass, once, with writev; then free
-// what was retired. Output from a whole pass leaves in one syscall per
-// connection.
+// connection that got output during the pass, once, with one gathered
+// sendmsg; then free what was retired. Output from a whole pass leaves in one
+// syscall per connection.
 #ifndef CHATD_SERVER_WORKER_H_
 #define CHATD_SERVER_WORKER_H_
 
