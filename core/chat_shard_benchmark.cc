@@ -7,8 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
@@ -18,16 +18,29 @@
 namespace chatd {
 namespace {
 
-class NoTransport : public ChatShard::Transport {
+// One worker posting to itself, as a Worker's mailbox would: the shard's
+// own announcements must come back through Deliver, or it holds every later
+// message behind them.
+class SelfTransport : public ChatShard::Transport {
  public:
-  void Post(int, GroupLine) override {}
+  void Post(int, GroupLine line) override {
+    posted_.push_back(std::move(line));
+  }
+  void DeliverAll(ChatShard& shard) {
+    for (const GroupLine& line : posted_) shard.Deliver(line);
+    posted_.clear();
+  }
+
+ private:
+  std::vector<GroupLine> posted_;
 };
 
 // Holds what a session is sent, like a connection's output queue would,
 // and drops it in bulk like a flush.
-class QueueOutput : public SessionOutput {
+class QueueOutput final : public SessionOutput {
  public:
   void Send(PayloadRef line) override { queued_.push_back(std::move(line)); }
+  size_t queued() const { return queued_.size(); }
   void Flush() { queued_.clear(); }
 
  private:
@@ -37,7 +50,7 @@ class QueueOutput : public SessionOutput {
 void BM_BroadcastWithinOneShard(benchmark::State& state) {
   const int members = static_cast<int>(state.range(0));
   GroupRegistry registry;
-  NoTransport transport;
+  SelfTransport transport;
   ChatShard shard(0, &registry, &transport);
   SessionLimits limits;
   const absl::Time now = absl::Now();
@@ -48,14 +61,24 @@ void BM_BroadcastWithinOneShard(benchmark::State& state) {
     sessions.push_back(
         std::make_unique<Session>(&shard, outputs.back().get(), limits));
     sessions.back()->OnInput(absl::StrCat("JOIN room m", i, "\n"), now);
+    transport.DeliverAll(shard);
   }
   for (auto& o : outputs) o->Flush();
   const std::string line = std::string(63, 'x') + "\n";
   for (auto _ : state) {
     // 16 messages per flush, as a busy pass would coalesce them.
     for (int m = 0; m < 16; ++m) sessions[m % members]->OnInput(line, now);
+    transport.DeliverAll(shard);
     state.PauseTiming();
-    for (auto& o : outputs) o->Flush();
+    size_t queued = 0;
+    for (auto& o : outputs) {
+      queued += o->queued();
+      o->Flush();
+    }
+    if (queued != 16u * (members - 1)) {
+      state.SkipWithError("a broadcast did not reach every other member");
+      break;
+    }
     state.ResumeTiming();
   }
   state.SetItemsProcessed(state.iterations() * 16 * (members - 1));
