@@ -108,7 +108,7 @@ class GroupRegistry {
   };
 
   // Returns the group's next epoch, published to broadcasters.
-  static uint64_t BumpEpoch(Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t BumpEpoch(Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);

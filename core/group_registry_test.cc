@@ -59,7 +59,7 @@ GroupRegistry::Joined MustJoin(GroupRegistry& registry, absl::string_view group,
   absl::StatusOr<GroupRegistry::Joined> joined =
       registry.Join(group, name, worker, NoAnnounce);
   EXPECT_TRUE(joined.ok()) << joined.status();
-  return joined.ok() ? *joined : GroupRegistry::Joined{nullptr, 0};
+  return joined.ok() ? *joined : GroupRegistry::Joined{nullptr, 0, 0};
 }
 
 TEST(GroupRegistryTest, StartsEmpty) {
