@@ -14,8 +14,8 @@ import subprocess
 import sys
 import textwrap
 
-WORKLOADS = ["fanout", "crowd", "crowd1k", "bigroom", "idle"]
-TRAFFIC_WORKLOADS = ["fanout", "crowd", "crowd1k", "bigroom"]
+WORKLOADS = ["fanout", "crowd", "crowd1k", "bigroom", "bigroom20", "idle"]
+TRAFFIC_WORKLOADS = ["fanout", "crowd", "crowd1k", "bigroom", "bigroom20"]
 WORKLOAD_TEXT = {
     "fanout": "1,000 connections, 50 groups of 20, all sending closed-loop "
               "(window 16), 64-byte payloads",
@@ -25,6 +25,8 @@ WORKLOAD_TEXT = {
                "latency below saturation",
     "bigroom": "5,000 connections in one group, 50 senders at 1 message/s "
                "(250,000 deliveries/s), 64-byte payloads",
+    "bigroom20": "as bigroom at 20 messages/s (100,000 deliveries/s): "
+                 "CPU cost below saturation",
     "idle": "as many idle joined connections as the fd limit allows, groups "
             "of 19, no messages",
 }
@@ -408,6 +410,9 @@ def main():
     ap.add_argument("--png", required=True)
     ap.add_argument("--servers", required=True)
     ap.add_argument("--workdir", required=True)
+    # Hand-written findings (profiles, before/after) for this date; kept in
+    # their own file so re-running the report does not lose them.
+    ap.add_argument("--analysis", default="")
     args = ap.parse_args()
 
     info = read_info(args.info)
@@ -466,6 +471,9 @@ def main():
     out.append("\nRSS per connection = (peak RSS with the connections "
                "joined - RSS of the fresh server before connecting) / "
                "connections joined.\n")
+    if args.analysis and os.path.exists(args.analysis):
+        with open(args.analysis) as f:
+            out.append(f.read().rstrip() + "\n")
     out.append("### Peer notes\n")
     out.append(PEER_NOTES)
     notes = [(r["server"], r["workload"], r["note"]) for r in runs
