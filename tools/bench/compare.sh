@@ -579,7 +579,7 @@ run_one() {
   } >"$WORK/last.json"
   LAST_OTHER_CORES=""
   if [ "$other_cpu" != null ] && [ "$run_seconds" != null ]; then
-    LAST_OTHER_CORES=$(awk -v o="$other_cpu" -v t="$run_seconds" 'BEGIN {printf "%.2f", t > 0 ? o / t : 0}')
+    LAST_OTHER_CORES=$(awk -v o="$other_cpu" -v t="$run_seconds" 'BEGIN {printf "%.2f", (t > 0 ? o / t : 0)}')
   fi
   log "$name / $workload: rc=${rc:-none} ${wall}s other-cpu=${other_cpu}s ${json:0:200}"
 }
