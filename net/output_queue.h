@@ -4,7 +4,8 @@
 //
 // Queuing a line costs a reference, not a copy; flushing gathers up to
 // kMaxIov payloads into one sendmsg (writev's socket twin), so many lines
-// queued during one loop pass leave in one syscall. An empty queue holds no heap memory.
+// queued during one loop pass leave in one syscall. An empty queue holds no
+// heap memory.
 #ifndef CHATD_NET_OUTPUT_QUEUE_H_
 #define CHATD_NET_OUTPUT_QUEUE_H_
 

@@ -126,14 +126,6 @@ def fmt_ms(us):
     return f"{ms:.2f}"
 
 
-def fmt_si(x):
-    if x >= 1e6:
-        return f"{x / 1e6:.2f}M"
-    if x >= 1e3:
-        return f"{x / 1e3:.1f}k"
-    return f"{x:.0f}"
-
-
 def idle_figures(run):
     """(joined, baseline_kb, with_kb, per_conn_bytes) or None."""
     r = run.get("result")
