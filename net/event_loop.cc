@@ -1,9 +1,8 @@
 #include "net/event_loop.h"
 
 #include <errno.h>
-#include <unistd.h>
-
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include "absl/time/clock.h"
 
@@ -43,17 +42,21 @@ void EventLoop::Remove(int fd) {
 }
 
 int EventLoop::Poll(int timeout_ms) {
+  // A fresh clock read, not poll_time_: the pass since then may have been
+  // long, and sleeping from a stale time would wake the timer late.
+  if (!timers_.empty()) timeout_ms = timers_.TimeoutMs(absl::Now(), timeout_ms);
   const int n =
       epoll_wait(epoll_fd_, events_.data(), kMaxEventsPerPoll, timeout_ms);
   poll_time_ = absl::Now();
   if (n < 0) {
     PCHECK(errno == EINTR) << "epoll_wait";
-    return 0;
   }
   for (int i = 0; i < n; ++i) {
     static_cast<Handler*>(events_[i].data.ptr)->OnEvents(events_[i].events);
   }
-  return n;
+  // After I/O: input that arrived just before a deadline still counts.
+  timers_.RunDue(poll_time_);
+  return n < 0 ? 0 : n;
 }
 
 }  // namespace chatd

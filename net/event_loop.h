@@ -1,7 +1,8 @@
 // EventLoop is one thread's epoll reactor. Each worker thread and the
 // acceptor thread own one; only the owning thread may call its methods. It
-// dispatches readiness to Handlers and leaves the pass structure (what to do
-// between polls, when to stop) to its owner.
+// dispatches readiness to Handlers, runs its TimerQueue's due timers, and
+// leaves the rest of the pass structure (what to do between polls, when to
+// stop) to its owner.
 //
 // Registrations are level-triggered: a handler that stops reading before
 // EAGAIN (to be fair to other connections) is simply called again on the
@@ -16,6 +17,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "net/timer_queue.h"
 
 namespace chatd {
 
@@ -42,9 +44,13 @@ class EventLoop {
   void Modify(int fd, uint32_t events, Handler* handler);
   void Remove(int fd);
 
-  // Waits up to `timeout_ms` (-1: forever) and dispatches one batch of
-  // events. Returns the number dispatched.
+  // Waits up to `timeout_ms` (-1: forever), or less when a timer falls due
+  // sooner, dispatches one batch of events, then runs the timers due.
+  // Returns the number of events dispatched.
   int Poll(int timeout_ms);
+
+  // The loop's deadlines; arm timers here, on the loop's thread.
+  TimerQueue& timers() { return timers_; }
 
   // When the last Poll() woke up, read before any handler ran: handlers and
   // the work after them share one clock read per pass, and it is never stale
@@ -55,6 +61,7 @@ class EventLoop {
   const int epoll_fd_;
   absl::Time poll_time_ = absl::Now();
   std::vector<epoll_event> events_;
+  TimerQueue timers_;
 };
 
 }  // namespace chatd
