@@ -8,6 +8,10 @@
 // before it drains. A burst of posts to a busy or sleeping consumer costs one
 // write syscall, and no post is ever left unseen: a post that lands after the
 // consumer cleared the flag signals again.
+//
+// The mailbox also counts its depth, envelopes posted and not yet drained,
+// so producers can hold back before a slow consumer's queue grows without
+// bound (see Worker's back-pressure).
 #ifndef CHATD_NET_MAILBOX_H_
 #define CHATD_NET_MAILBOX_H_
 
@@ -29,9 +33,14 @@ class Mailbox {
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
-  // Any thread. Lock-free: one allocation, one atomic exchange, and an
-  // eventfd write only if the consumer has not been signalled yet.
-  void Post(T value);
+  // Any thread. Lock-free: one allocation, two atomic read-modify-writes,
+  // and an eventfd write only if the consumer has not been signalled yet.
+  // Returns the depth right after this post, this one included.
+  size_t Post(T value);
+
+  // Envelopes posted and not yet drained, as of some recent moment: exact
+  // once the producers are quiet. Any thread.
+  size_t depth() const { return depth_.load(std::memory_order_relaxed); }
 
   // The fd the consumer's loop watches for EPOLLIN.
   int fd() const { return event_.fd(); }
@@ -65,6 +74,11 @@ class Mailbox {
   // Producers swap themselves in here. Acq_rel: acquire to link after the
   // previous node is complete, release so the consumer sees our node.
   std::atomic<Node*> head_;
+  // Relaxed: a measure for flow control that publishes no data. It cannot
+  // underflow all the same: a post's increment is sequenced before its
+  // exchange, and the consumer's decrement comes after the acquire in Pop()
+  // that saw the node, so every decrement follows its increment.
+  std::atomic<size_t> depth_{0};
   // Consumer only: the last node taken (a stub whose value is spent).
   Node* tail_;
   Node stub_;
@@ -83,14 +97,16 @@ Mailbox<T>::~Mailbox() {
 }
 
 template <typename T>
-void Mailbox<T>::Post(T value) {
+size_t Mailbox<T>::Post(T value) {
   Node* node = new Node(std::move(value));
+  const size_t depth = depth_.fetch_add(1, std::memory_order_relaxed) + 1;
   Node* prev = head_.exchange(node, std::memory_order_acq_rel);
   // Release: the consumer's acquire load of `next` then sees node->value.
   prev->next.store(node, std::memory_order_release);
   // Acq_rel: release so the consumer's clearing exchange, which acquires,
   // sees our node; acquire pairs with the consumer's release of the clear.
   if (!signalled_.exchange(true, std::memory_order_acq_rel)) Signal();
+  return depth;
 }
 
 template <typename T>
@@ -125,6 +141,7 @@ size_t Mailbox<T>::Drain(size_t max, Fn&& fn) {
     fn(std::move(value));
     ++handled;
   }
+  depth_.fetch_sub(handled, std::memory_order_relaxed);
   if (handled == max && !signalled_.exchange(true, std::memory_order_acq_rel)) {
     Signal();
   }

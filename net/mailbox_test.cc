@@ -1,5 +1,6 @@
 #include "net/mailbox.h"
 
+#include <gtest/gtest.h>
 #include <poll.h>
 
 #include <atomic>
@@ -7,8 +8,6 @@
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace chatd {
 namespace {
@@ -118,6 +117,36 @@ TEST(MailboxTest, ManyProducersOneSleepingConsumer) {
     EXPECT_EQ(mailbox.Drain(1024, [](Item&&) {}), 0u);
   }
   EXPECT_FALSE(Readable(mailbox.fd(), 0));
+}
+
+TEST(MailboxTest, DepthCountsPostsNotYetDrained) {
+  Mailbox<Item> mailbox;
+  EXPECT_EQ(mailbox.depth(), 0u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(mailbox.Post(Item{0, i}), i + 1u);
+  EXPECT_EQ(mailbox.depth(), 10u);
+  EXPECT_EQ(mailbox.Drain(4, [](Item&&) {}), 4u);
+  EXPECT_EQ(mailbox.depth(), 6u);
+  EXPECT_EQ(mailbox.Post(Item{0, 10}), 7u);
+  EXPECT_EQ(mailbox.Drain(100, [](Item&&) {}), 7u);
+  EXPECT_EQ(mailbox.depth(), 0u);
+}
+
+TEST(MailboxTest, DepthIsExactOnceConcurrentProducersAreDone) {
+  Mailbox<Item> mailbox;
+  constexpr int kProducers = 4;
+  constexpr int kPosts = 20000;
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&mailbox, p] {
+      for (int i = 0; i < kPosts; ++i) mailbox.Post(Item{p, i});
+    });
+  }
+  size_t drained = 0;
+  while (drained < size_t{kProducers} * kPosts / 2) {
+    drained += mailbox.Drain(100, [](Item&&) {});
+  }
+  for (std::thread& t : producers) t.join();
+  EXPECT_EQ(mailbox.depth(), size_t{kProducers} * kPosts - drained);
 }
 
 }  // namespace
