@@ -8,7 +8,9 @@
 //
 // Complete lines inside one chunk are handed out as views into the chunk, with
 // no copy; only the unterminated tail of a chunk is kept, and an idle framer
-// holds no heap memory.
+// holds no heap memory. The consumer may hold a line it cannot take yet (a
+// member over its rate): the framer then keeps that line and the rest of the
+// chunk until the consumer resumes it, so nothing read is lost or reordered.
 #ifndef CHATD_CORE_LINE_FRAMER_H_
 #define CHATD_CORE_LINE_FRAMER_H_
 
@@ -23,26 +25,51 @@ class LineFramer {
  public:
   enum class Result {
     kOk,           // Every complete line was handed out; any tail is kept.
-    kLineTooLong,  // A line exceeds the limit; the framer must not be fed again.
-    kStopped,      // The callback asked to stop; the rest of the chunk is dropped.
+    kLineTooLong,  // A line exceeds the limit; the framer must not be fed
+                   // again.
+    kStopped,  // The callback asked to stop; the rest of the chunk is dropped.
+    kHeld,     // The callback held a line: it and everything after it
+               // wait, unframed, for Resume().
   };
 
-  explicit LineFramer(size_t max_line_bytes) : max_line_bytes_(max_line_bytes) {}
+  // What the line callback answers. A callback may also return bool: true
+  // is kNext, false is kStop.
+  enum class Verdict {
+    kNext,  // The line is taken; go on.
+    kHold,  // Not now: keep this line and the rest for Resume().
+    kStop,  // The connection is going away; drop the rest.
+  };
+
+  explicit LineFramer(size_t max_line_bytes)
+      : max_line_bytes_(max_line_bytes) {}
 
   LineFramer(const LineFramer&) = delete;
   LineFramer& operator=(const LineFramer&) = delete;
 
   // Feeds the next bytes of the stream. Calls `on_line(absl::string_view)` for
   // each complete line, in order, without its line ending; the view is valid
-  // only during the call. `on_line` returns false to stop framing (the
-  // connection is going away).
+  // only during the call. While input is held, `chunk` is added behind it
+  // and framing resumes from the held line.
   template <typename OnLine>
   Result Feed(absl::string_view chunk, OnLine&& on_line);
 
-  // Bytes of an unterminated line held from earlier chunks.
-  size_t buffered_bytes() const { return partial_.size(); }
+  // Frames the held input, starting with the held line, as Feed() would.
+  template <typename OnLine>
+  Result Resume(OnLine&& on_line);
+
+  // Whether a line is held. Only a held framer copies complete lines: the
+  // rest of the chunk after the held line, once per hold.
+  bool holding() const { return !held_.empty(); }
+  // Bytes waiting: an unterminated line from earlier chunks, and held input.
+  size_t buffered_bytes() const { return partial_.size() + held_.size(); }
 
  private:
+  template <typename OnLine>
+  Result Frame(absl::string_view chunk, OnLine&& on_line);
+  static Verdict ToVerdict(bool go_on) {
+    return go_on ? Verdict::kNext : Verdict::kStop;
+  }
+  static Verdict ToVerdict(Verdict verdict) { return verdict; }
   // Strips the "\r" and checks the length of a line whose "\n" has arrived.
   bool Fits(absl::string_view line) const;
   static absl::string_view StripCr(absl::string_view line);
@@ -53,10 +80,31 @@ class LineFramer {
 
   const size_t max_line_bytes_;
   std::string partial_;
+  // Input from the held line on, not yet framed. partial_ is empty while
+  // this is not: the held input begins at a line's start.
+  std::string held_;
 };
 
 template <typename OnLine>
 LineFramer::Result LineFramer::Feed(absl::string_view chunk, OnLine&& on_line) {
+  if (holding()) {
+    held_.append(chunk.data(), chunk.size());
+    return Resume(on_line);
+  }
+  return Frame(chunk, on_line);
+}
+
+template <typename OnLine>
+LineFramer::Result LineFramer::Resume(OnLine&& on_line) {
+  // Frame() may hold again, refilling held_ from a view of `input`.
+  const std::string input = std::move(held_);
+  held_.clear();
+  return Frame(input, on_line);
+}
+
+template <typename OnLine>
+LineFramer::Result LineFramer::Frame(absl::string_view chunk,
+                                     OnLine&& on_line) {
   size_t pos = 0;
   if (!partial_.empty()) {
     const size_t newline = chunk.find('\n');
@@ -65,19 +113,33 @@ LineFramer::Result LineFramer::Feed(absl::string_view chunk, OnLine&& on_line) {
       return CannotFit(partial_) ? Result::kLineTooLong : Result::kOk;
     }
     partial_.append(chunk.data(), newline);
-    pos = newline + 1;
     if (!Fits(partial_)) return Result::kLineTooLong;
-    const bool go_on = on_line(StripCr(partial_));
+    const Verdict verdict = ToVerdict(on_line(StripCr(partial_)));
+    if (verdict == Verdict::kHold) {
+      // The line as it came ("\r" kept), then its "\n" and the rest.
+      held_.reserve(partial_.size() + chunk.size() - newline);
+      held_.assign(partial_);
+      held_.append(chunk.data() + newline, chunk.size() - newline);
+      ReleasePartial();
+      return Result::kHeld;
+    }
     ReleasePartial();
-    if (!go_on) return Result::kStopped;
+    if (verdict == Verdict::kStop) return Result::kStopped;
+    pos = newline + 1;
   }
   while (pos < chunk.size()) {
     const size_t newline = chunk.find('\n', pos);
     if (newline == absl::string_view::npos) break;
+    const size_t start = pos;
     const absl::string_view line = chunk.substr(pos, newline - pos);
     pos = newline + 1;
     if (!Fits(line)) return Result::kLineTooLong;
-    if (!on_line(StripCr(line))) return Result::kStopped;
+    const Verdict verdict = ToVerdict(on_line(StripCr(line)));
+    if (verdict == Verdict::kHold) {
+      held_.assign(chunk.data() + start, chunk.size() - start);
+      return Result::kHeld;
+    }
+    if (verdict == Verdict::kStop) return Result::kStopped;
   }
   const absl::string_view tail = chunk.substr(pos);
   if (tail.empty()) return Result::kOk;

@@ -1,5 +1,6 @@
 #include "core/line_framer.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -331,8 +332,7 @@ TEST(LineFramerLimitTest, ManyExactLimitLinesInterleavedWithSplits) {
   Collector c(kMax);
   const std::string line(kMax, 'z');
   EXPECT_EQ(c.FeedAll({line + "\n" + line.substr(0, 3),
-                       line.substr(3) + "\r\n" + line + "\r",
-                       "\n"}),
+                       line.substr(3) + "\r\n" + line + "\r", "\n"}),
             Result::kOk);
   EXPECT_THAT(c.lines(), ElementsAre(line, line, line));
 }
@@ -393,12 +393,92 @@ TEST(LineFramerStopTest, TooLongLineAfterStopIsNotReported) {
 TEST(LineFramerStopTest, CallbackSeesViewsWithoutLineEndings) {
   LineFramer framer(100);
   std::vector<size_t> sizes;
-  EXPECT_EQ(framer.Feed("ab\r\ncde\n\r\n", [&](absl::string_view line) {
-    sizes.push_back(line.size());
-    return true;
-  }),
+  EXPECT_EQ(framer.Feed("ab\r\ncde\n\r\n",
+                        [&](absl::string_view line) {
+                          sizes.push_back(line.size());
+                          return true;
+                        }),
             Result::kOk);
   EXPECT_THAT(sizes, ElementsAre(2u, 3u, 0u));
+}
+
+// --- Holding lines (a throttled consumer) -----------------------------------
+
+using Verdict = LineFramer::Verdict;
+
+// Takes lines while it has tokens; holds the rest.
+struct TokenTaker {
+  int tokens = 0;
+  std::vector<std::string> lines;
+  Verdict operator()(absl::string_view line) {
+    if (tokens == 0) return Verdict::kHold;
+    --tokens;
+    lines.emplace_back(line);
+    return Verdict::kNext;
+  }
+};
+
+TEST(LineFramerHoldTest, HeldLineAndTheRestWaitForResume) {
+  LineFramer framer(100);
+  TokenTaker taker{2};
+  EXPECT_EQ(framer.Feed("one\ntwo\nthree\r\nfour\nfi", std::ref(taker)),
+            Result::kHeld);
+  EXPECT_THAT(taker.lines, ElementsAre("one", "two"));
+  EXPECT_TRUE(framer.holding());
+  EXPECT_EQ(framer.buffered_bytes(), std::string("three\r\nfour\nfi").size());
+  // No token: the same line is held again, nothing is lost.
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kHeld);
+  taker.tokens = 1;
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kHeld);
+  EXPECT_THAT(taker.lines, ElementsAre("one", "two", "three"));
+  taker.tokens = 5;
+  // Only the unterminated tail is left, and it waits for input, not tokens.
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kOk);
+  EXPECT_FALSE(framer.holding());
+  EXPECT_EQ(framer.buffered_bytes(), 2u);
+  EXPECT_EQ(framer.Feed("ve\n", std::ref(taker)), Result::kOk);
+  EXPECT_THAT(taker.lines, ElementsAre("one", "two", "three", "four", "five"));
+}
+
+TEST(LineFramerHoldTest, HoldOnLineCompletedFromPartialKeepsItWhole) {
+  LineFramer framer(100);
+  TokenTaker taker{0};
+  EXPECT_EQ(framer.Feed("hel", std::ref(taker)), Result::kOk);
+  EXPECT_EQ(framer.Feed("lo\r\nnext\n", std::ref(taker)), Result::kHeld);
+  EXPECT_EQ(framer.buffered_bytes(), std::string("hello\r\nnext\n").size());
+  taker.tokens = 2;
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kOk);
+  EXPECT_THAT(taker.lines, ElementsAre("hello", "next"));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+}
+
+TEST(LineFramerHoldTest, InputFedWhileHoldingQueuesBehindTheHeldLine) {
+  LineFramer framer(100);
+  TokenTaker taker{0};
+  EXPECT_EQ(framer.Feed("a\nb", std::ref(taker)), Result::kHeld);
+  EXPECT_EQ(framer.Feed("\nc\n", std::ref(taker)), Result::kHeld);
+  taker.tokens = 3;
+  EXPECT_EQ(framer.Feed("d\n", std::ref(taker)), Result::kHeld);
+  EXPECT_THAT(taker.lines, ElementsAre("a", "b", "c"));
+  taker.tokens = 1;
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kOk);
+  EXPECT_THAT(taker.lines, ElementsAre("a", "b", "c", "d"));
+}
+
+TEST(LineFramerHoldTest, OverlongLineBehindAHoldIsFoundOnResume) {
+  LineFramer framer(4);
+  TokenTaker taker{0};
+  EXPECT_EQ(framer.Feed("ok\ntoolong\n", std::ref(taker)), Result::kHeld);
+  taker.tokens = 5;
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kLineTooLong);
+  EXPECT_THAT(taker.lines, ElementsAre("ok"));
+}
+
+TEST(LineFramerHoldTest, ResumeWithNothingHeldIsHarmless) {
+  LineFramer framer(10);
+  TokenTaker taker{1};
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kOk);
+  EXPECT_THAT(taker.lines, ElementsAre());
 }
 
 }  // namespace

@@ -30,7 +30,6 @@ inline constexpr absl::string_view kErrorServerFull = "server full";
 inline constexpr absl::string_view kErrorTooManyFromAddress =
     "too many connections from your address";
 inline constexpr absl::string_view kErrorTooSlow = "too slow";
-inline constexpr absl::string_view kErrorFlooding = "flooding";
 inline constexpr absl::string_view kErrorJoinTimeout = "join timeout";
 
 // 1 to kMaxIdentifierBytes characters of A-Z a-z 0-9 _ . -

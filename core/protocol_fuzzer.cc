@@ -1,6 +1,7 @@
 // Fuzzes the LineFramer and the parsers. The framer is checked against a
 // naive reference that splits the whole input at once: whatever the chunking,
-// it must hand out exactly the reference's lines and agree on "too long".
+// it must hand out exactly the reference's lines and agree on "too long",
+// also when the consumer holds lines back and resumes them (a throttle).
 // Every parsed JOIN must round-trip to the line it came from.
 
 #include <cstddef>
@@ -39,8 +40,8 @@ void Reference(absl::string_view input, size_t max,
     pos = newline + 1;
   }
   const absl::string_view tail = input.substr(pos);
-  *too_long = tail.size() > max + 1 ||
-              (tail.size() == max + 1 && tail.back() != '\r');
+  *too_long =
+      tail.size() > max + 1 || (tail.size() == max + 1 && tail.back() != '\r');
 }
 
 void CheckParsers(absl::string_view line) {
@@ -66,8 +67,7 @@ void CheckParsers(absl::string_view line) {
     case ChatInput::Kind::kWho:
     case ChatInput::Kind::kQuit:
     case ChatInput::Kind::kUnknownCommand:
-      FUZZ_CHECK(!line.empty() && line[0] == '/' &&
-                 line.substr(0, 2) != "//");
+      FUZZ_CHECK(!line.empty() && line[0] == '/' && line.substr(0, 2) != "//");
       FUZZ_CHECK(line.substr(0, input.text.size()) == input.text);
       break;
   }
@@ -88,18 +88,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool expect_too_long = false;
   Reference(input, max, &expected, &expect_too_long);
 
+  // Lines to hold back once before taking them, as a throttled session
+  // does: a 5-bit pattern from the bytes the other parameters leave unused.
+  const unsigned hold_pattern = (data[0] >> 6) | ((data[1] >> 5) << 2);
+  size_t calls = 0;
+  bool held_last = false;
+
   LineFramer framer(max);
   std::vector<std::string> got;
   bool too_long = false;
+  auto on_line = [&](absl::string_view line) {
+    FUZZ_CHECK(line.find('\n') == absl::string_view::npos);
+    FUZZ_CHECK(line.size() <= max);
+    if (!held_last && ((hold_pattern >> (calls++ % 5)) & 1)) {
+      held_last = true;
+      return LineFramer::Verdict::kHold;
+    }
+    held_last = false;
+    CheckParsers(line);
+    got.emplace_back(line);
+    return LineFramer::Verdict::kNext;
+  };
   for (size_t pos = 0; pos < input.size() && !too_long; pos += step) {
-    const LineFramer::Result result =
-        framer.Feed(input.substr(pos, step), [&](absl::string_view line) {
-          FUZZ_CHECK(line.find('\n') == absl::string_view::npos);
-          FUZZ_CHECK(line.size() <= max);
-          CheckParsers(line);
-          got.emplace_back(line);
-          return true;
-        });
+    LineFramer::Result result = framer.Feed(input.substr(pos, step), on_line);
+    while (result == LineFramer::Result::kHeld) {
+      FUZZ_CHECK(framer.holding());
+      result = framer.Resume(on_line);
+    }
+    FUZZ_CHECK(!framer.holding());
     FUZZ_CHECK(result != LineFramer::Result::kStopped);
     too_long = result == LineFramer::Result::kLineTooLong;
   }

@@ -1,8 +1,8 @@
 #include "core/session.h"
 
-#include <vector>
-
 #include <glog/logging.h>
+
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/protocol.h"
@@ -18,14 +18,26 @@ Session::Session(ChatShard* shard, SessionOutput* output,
 
 Session::~Session() { DCHECK(!joined()) << "session destroyed while joined"; }
 
-bool Session::OnInput(absl::string_view bytes, absl::Time now) {
-  if (over_) return false;
-  const LineFramer::Result result =
-      framer_.Feed(bytes, [this, now](absl::string_view line) {
-        return HandleLine(line, now);
-      });
+Session::InputState Session::OnInput(absl::string_view bytes, absl::Time now) {
+  if (over_) return InputState::kOver;
+  DCHECK(!throttled()) << "input fed to a throttled session";
+  return StateAfter(framer_.Feed(bytes, [this, now](absl::string_view line) {
+    return HandleLine(line, now);
+  }));
+}
+
+Session::InputState Session::Resume(absl::Time now) {
+  if (over_) return InputState::kOver;
+  if (!throttled()) return InputState::kReady;
+  return StateAfter(framer_.Resume(
+      [this, now](absl::string_view line) { return HandleLine(line, now); }));
+}
+
+Session::InputState Session::StateAfter(LineFramer::Result result) {
   if (result == LineFramer::Result::kLineTooLong) Fail(kErrorLineTooLong);
-  return !over_;
+  if (over_) return InputState::kOver;
+  return result == LineFramer::Result::kHeld ? InputState::kThrottled
+                                             : InputState::kReady;
 }
 
 void Session::End() {
@@ -36,11 +48,12 @@ void Session::End() {
   shard_->Leave(group, name_, this);
 }
 
-bool Session::HandleLine(absl::string_view line, absl::Time now) {
+LineFramer::Verdict Session::HandleLine(absl::string_view line,
+                                        absl::Time now) {
   return joined() ? HandleChat(line, now) : HandleJoin(line);
 }
 
-bool Session::HandleJoin(absl::string_view line) {
+LineFramer::Verdict Session::HandleJoin(absl::string_view line) {
   absl::StatusOr<JoinRequest> request = ParseJoin(line);
   if (!request.ok()) return Fail(request.status().message());
   absl::StatusOr<GroupRegistry::Joined> joined =
@@ -50,45 +63,45 @@ bool Session::HandleJoin(absl::string_view line) {
   name_ = std::string(request->name);
   output_->Send(FormatWelcome(group_->name(), name_, joined->online));
   VLOG(1) << name_ << " joined " << group_->name();
-  return true;
+  return LineFramer::Verdict::kNext;
 }
 
-bool Session::HandleChat(absl::string_view line, absl::Time now) {
+LineFramer::Verdict Session::HandleChat(absl::string_view line,
+                                        absl::Time now) {
   const ChatInput input = ParseChatLine(line);
   // Commands count too: a /who flood costs the server more than messages.
+  // Over the rate, the line waits for its token (and is parsed again then).
   if (input.kind != ChatInput::Kind::kEmpty && !rate_.Take(now)) {
-    return Fail(kErrorFlooding);
+    return LineFramer::Verdict::kHold;
   }
   switch (input.kind) {
     case ChatInput::Kind::kEmpty:
-      return true;
+      return LineFramer::Verdict::kNext;
     case ChatInput::Kind::kMessage:
       shard_->Broadcast(*group_, this, FormatMessage(name_, input.text));
-      return true;
+      return LineFramer::Verdict::kNext;
     case ChatInput::Kind::kWho: {
       const std::vector<std::string> names =
           shard_->registry().Members(*group_);
-      output_->Send(FormatWho(group_->name(),
-                              std::vector<absl::string_view>(names.begin(),
-                                                             names.end())));
-      return true;
+      output_->Send(FormatWho(group_->name(), std::vector<absl::string_view>(
+                                                  names.begin(), names.end())));
+      return LineFramer::Verdict::kNext;
     }
     case ChatInput::Kind::kQuit:
       output_->Send(FormatBye());
       over_ = true;
-      return false;
+      return LineFramer::Verdict::kStop;
     case ChatInput::Kind::kUnknownCommand:
-      output_->Send(
-          FormatError(absl::StrCat("unknown command ", input.text)));
-      return true;
+      output_->Send(FormatError(absl::StrCat("unknown command ", input.text)));
+      return LineFramer::Verdict::kNext;
   }
-  return true;
+  return LineFramer::Verdict::kNext;
 }
 
-bool Session::Fail(absl::string_view reason) {
+LineFramer::Verdict Session::Fail(absl::string_view reason) {
   output_->Send(FormatError(reason));
   over_ = true;
-  return false;
+  return LineFramer::Verdict::kStop;
 }
 
 }  // namespace chatd

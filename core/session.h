@@ -2,6 +2,12 @@
 // socket: bytes in, lines out. It frames input, expects a JOIN first, then
 // turns lines into messages and commands. The connection that owns it feeds
 // it bytes and gives it a SessionOutput; both live on one worker's thread.
+//
+// A member over its rate is throttled, never cut off: the line that found
+// the token bucket empty, and everything read after it, wait in the session
+// until the next token is due. The connection stops reading meanwhile, so
+// the client's own writes back up (TCP back-pressure) and what waits here is
+// bounded by one read.
 #ifndef CHATD_CORE_SESSION_H_
 #define CHATD_CORE_SESSION_H_
 
@@ -22,7 +28,7 @@ struct SessionLimits {
   // Longest line, without its line ending.
   size_t max_line_bytes = 4096;
   // Non-empty lines per second a joined member may send, with bursts of up
-  // to `max_burst`; 0 means no limit.
+  // to `max_burst`; lines beyond it are delayed. 0 means no limit.
   double max_msgs_per_sec = 0;
   double max_burst = 0;
 };
@@ -40,18 +46,30 @@ class SessionOutput {
 
 class Session {
  public:
-  Session(ChatShard* shard, SessionOutput* output,
-          const SessionLimits& limits);
+  Session(ChatShard* shard, SessionOutput* output, const SessionLimits& limits);
   // A session must have been ended before it is destroyed.
   ~Session();
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Handles bytes from the client, received at `now`. Returns false when the
-  // session is over (an error or /quit was answered): the caller then stops
-  // reading, calls End(), flushes what was sent and closes.
-  bool OnInput(absl::string_view bytes, absl::Time now);
+  // What the connection does after handing the session input.
+  enum class InputState {
+    kReady,      // Read more when it comes.
+    kThrottled,  // Over the rate: read nothing until resume_at(), then call
+                 // Resume().
+    kOver,       // An error or /quit was answered: stop reading, call End(),
+                 // flush what was sent and close.
+  };
+
+  // Handles bytes from the client, received at `now`. Must not be called
+  // while throttled (it would only add to what waits).
+  InputState OnInput(absl::string_view bytes, absl::Time now);
+  // Handles the lines that waited, as far as the rate allows at `now`.
+  InputState Resume(absl::Time now);
+  // While throttled: when the next line may go.
+  absl::Time resume_at() const { return rate_.NextTokenAt(); }
+  bool throttled() const { return framer_.holding(); }
 
   // The connection is gone or going: leaves the group, if joined, which tells
   // the other members. Idempotent.
@@ -68,11 +86,12 @@ class Session {
  private:
   friend class ChatShard;
 
-  // Each returns false when the session is over.
-  bool HandleLine(absl::string_view line, absl::Time now);
-  bool HandleJoin(absl::string_view line);
-  bool HandleChat(absl::string_view line, absl::Time now);
-  bool Fail(absl::string_view reason);
+  InputState StateAfter(LineFramer::Result result);
+  // kStop when the session is over, kHold when the line must wait.
+  LineFramer::Verdict HandleLine(absl::string_view line, absl::Time now);
+  LineFramer::Verdict HandleJoin(absl::string_view line);
+  LineFramer::Verdict HandleChat(absl::string_view line, absl::Time now);
+  LineFramer::Verdict Fail(absl::string_view reason);
 
   ChatShard* const shard_;
   SessionOutput* const output_;
@@ -81,7 +100,7 @@ class Session {
   bool over_ = false;
   Group* group_ = nullptr;  // Set while joined.
   std::string name_;
-  size_t shard_slot_ = 0;  // Index among the shard's local members.
+  size_t shard_slot_ = 0;      // Index among the shard's local members.
   uint64_t joined_epoch_ = 0;  // The group's epoch at our join.
 };
 

@@ -1,8 +1,10 @@
 // Fuzzes whole sessions: several clients on two shards sharing a registry,
 // fed random byte streams, closed and replaced at random, with broadcasts
-// carried between the shards at random moments. Checks that every line
-// sent to a client is one complete line, and that once every session has
-// ended, no group, member or payload is left behind.
+// carried between the shards at random moments, and throttled sessions
+// resumed as their tokens fall due. Checks that every line sent to a client
+// is one complete line, that a throttled session always waits for a time
+// still to come, and that once every session has ended, no group, member or
+// payload is left behind.
 
 #include <cstddef>
 #include <cstdint>
@@ -72,7 +74,8 @@ class World {
     limits_.max_msgs_per_sec = 5;
     limits_.max_burst = 3;
     for (int s = 0; s < kShards; ++s) {
-      shards_.push_back(std::make_unique<ChatShard>(s, &registry_, &transport_));
+      shards_.push_back(
+          std::make_unique<ChatShard>(s, &registry_, &transport_));
     }
     for (int c = 0; c < kClients; ++c) Replace(c);
   }
@@ -83,8 +86,32 @@ class World {
     FUZZ_CHECK(registry_.group_count() == 0);
   }
 
+  // As a connection does: nothing is read while the session is throttled.
   void Input(int c, absl::string_view bytes) {
-    if (!clients_[c]->session.OnInput(bytes, now_)) Replace(c);
+    Session& session = clients_[c]->session;
+    if (session.throttled()) return;
+    After(c, session.OnInput(bytes, now_));
+  }
+  // As the connection's timer does, for every throttled session now due.
+  void ServeDue() {
+    for (int c = 0; c < static_cast<int>(clients_.size()); ++c) {
+      Session& session = clients_[c]->session;
+      if (session.throttled() && session.resume_at() <= now_) {
+        After(c, session.Resume(now_));
+      }
+    }
+  }
+  void After(int c, Session::InputState state) {
+    if (state == Session::InputState::kOver) {
+      Replace(c);
+      return;
+    }
+    const Session& session = clients_[c]->session;
+    FUZZ_CHECK((state == Session::InputState::kThrottled) ==
+               session.throttled());
+    // A throttled session waits for a time still to come, or its timer
+    // would fire again at once, forever.
+    if (session.throttled()) FUZZ_CHECK(session.resume_at() > now_);
   }
   void Replace(int c) {
     if (c < static_cast<int>(clients_.size())) {
@@ -92,8 +119,7 @@ class World {
     } else {
       clients_.emplace_back();
     }
-    clients_[c] =
-        std::make_unique<Client>(shards_[c % kShards].get(), limits_);
+    clients_[c] = std::make_unique<Client>(shards_[c % kShards].get(), limits_);
   }
   void DeliverPosts() {
     for (const auto& post : transport_.Take()) {
@@ -132,9 +158,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 2:
       case 3: {
         const size_t n = std::min<size_t>(data[i] % 64, size - i - 1);
-        world.Input(client,
-                    absl::string_view(
-                        reinterpret_cast<const char*>(data) + i + 1, n));
+        world.Input(
+            client,
+            absl::string_view(reinterpret_cast<const char*>(data) + i + 1, n));
         i += 1 + n;
         break;
       }
@@ -146,6 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 6:
         world.Advance(absl::Milliseconds(data[i++] * 10));
+        world.ServeDue();
         break;
       case 7:
         world.ClearOutputs();

@@ -18,8 +18,8 @@ namespace chatd {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 constexpr size_t kMaxLine = 64;
 constexpr int kWorkers = 3;
@@ -78,8 +78,13 @@ struct Client {
   }
 
   // Input arriving at `now`; rate limits are off unless a test sets them.
+  // True while the session goes on.
   bool Input(absl::string_view bytes,
              absl::Time now = absl::FromUnixSeconds(1000)) {
+    return InputState(bytes, now) != Session::InputState::kOver;
+  }
+  Session::InputState InputState(absl::string_view bytes,
+                                 absl::Time now = absl::FromUnixSeconds(1000)) {
     return session.OnInput(bytes, now);
   }
 
@@ -93,7 +98,8 @@ class SessionTest : public ::testing::Test {
  protected:
   SessionTest() {
     for (int w = 0; w < kWorkers; ++w) {
-      shards_.push_back(std::make_unique<ChatShard>(w, &registry_, &transport_));
+      shards_.push_back(
+          std::make_unique<ChatShard>(w, &registry_, &transport_));
     }
   }
 
@@ -122,11 +128,23 @@ class SessionTest : public ::testing::Test {
     return c;
   }
 
+  // "alice", joined to "g" on worker 0 at time 5000 s, limited to `rate`
+  // lines a second in bursts of `burst`; output and posts cleared.
+  Client* LimitedClient(double rate, double burst) {
+    SessionLimits limits = Client::Limits();
+    limits.max_msgs_per_sec = rate;
+    limits.max_burst = burst;
+    Client* c = NewClient(0, limits);
+    EXPECT_TRUE(c->Input("JOIN g alice\n", absl::FromUnixSeconds(5000)));
+    ClearAll();
+    return c;
+  }
+
   // Carries every recorded post to its target shard, like the mailbox would,
   // and forgets them.
   void DeliverPosts() {
     std::vector<FakeTransport::Posted> posts(transport_.posts().begin(),
-                                           transport_.posts().end());
+                                             transport_.posts().end());
     transport_.Clear();
     for (const FakeTransport::Posted& p : posts) {
       shard(p.worker).Deliver(p.post);
@@ -265,8 +283,8 @@ TEST_P(SessionJoinErrorTest, ClosesWithTheExactError) {
   EXPECT_THAT(transport_.posts(), IsEmpty());
   // Over: further input is refused and answered with nothing.
   EXPECT_FALSE(c->Input("JOIN cooking zed\n"));
-  EXPECT_THAT(c->lines(), ElementsAre(absl::StrCat("ERROR ", GetParam().reason,
-                                                   "\n")));
+  EXPECT_THAT(c->lines(),
+              ElementsAre(absl::StrCat("ERROR ", GetParam().reason, "\n")));
   EXPECT_FALSE(c->session.joined());
 }
 
@@ -288,7 +306,9 @@ INSTANTIATE_TEST_SUITE_P(
         JoinErrorCase{"JOIN bad! bad!", kErrorInvalidGroup},
         JoinErrorCase{"JOIN cooking " + std::string(33, 'n'),
                       kErrorInvalidName},
-        JoinErrorCase{"JOIN cooking b\xc3\xb6" "b", kErrorInvalidName},
+        JoinErrorCase{"JOIN cooking b\xc3\xb6"
+                      "b",
+                      kErrorInvalidName},
         JoinErrorCase{std::string("JOIN cooking b\0b", 16), kErrorInvalidName},
         JoinErrorCase{"JOIN cooking alice", kErrorNameTaken}));
 
@@ -326,8 +346,7 @@ TEST_F(SessionTest, LineTooLongBeforeJoinUnterminated) {
 
 TEST_F(SessionTest, LineTooLongBeforeJoinTerminated) {
   Client* c = NewClient(0);
-  EXPECT_FALSE(c->Input(
-      "JOIN g " + std::string(kMaxLine - 7 + 1, 'a') + "\n"));
+  EXPECT_FALSE(c->Input("JOIN g " + std::string(kMaxLine - 7 + 1, 'a') + "\n"));
   EXPECT_THAT(c->lines(), ElementsAre("ERROR line too long\n"));
   EXPECT_FALSE(c->session.joined());
   EXPECT_EQ(registry_.group_count(), 0u);
@@ -424,7 +443,8 @@ TEST_F(SessionTest, MessageIsPostedToEachOtherWorkerOnce) {
   EXPECT_THAT(alice->lines(), IsEmpty());
   ASSERT_EQ(transport_.posts().size(), 2u);
   EXPECT_THAT(transport_.workers(), ::testing::UnorderedElementsAre(0, 2));
-  EXPECT_EQ(transport_.posts()[0].post.line.get(), transport_.posts()[1].post.line.get());
+  EXPECT_EQ(transport_.posts()[0].post.line.get(),
+            transport_.posts()[1].post.line.get());
   const Payload* payload = transport_.posts()[0].post.line.get();
   DeliverPosts();
   for (Client* c : {a0, b0, a2, b2}) {
@@ -466,7 +486,8 @@ TEST_F(SessionTest, DoubleSlashSendsTheRestAsAMessage) {
   Client* bob = JoinedClient(0, "g", "bob");
   EXPECT_TRUE(alice->Input("//x\n"));
   EXPECT_TRUE(alice->Input("//who is there\n"));
-  EXPECT_THAT(bob->lines(), ElementsAre("alice: /x\n", "alice: /who is there\n"));
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("alice: /x\n", "alice: /who is there\n"));
   EXPECT_THAT(alice->lines(), IsEmpty());
 }
 
@@ -748,58 +769,111 @@ TEST_F(SessionTest, PayloadNotPostedAnywhereIsReleased) {
   EXPECT_EQ(held->ref_count_for_testing(), 1);
 }
 
-// --- Flood limit ------------------------------------------------------------
+// --- Throttling -------------------------------------------------------------
 
-TEST_F(SessionTest, FloodingMemberIsCutOffAfterItsBurst) {
-  SessionLimits limits = Client::Limits();
-  limits.max_msgs_per_sec = 2;
-  limits.max_burst = 3;
-  const absl::Time t0 = absl::FromUnixSeconds(5000);
+using State = Session::InputState;
+
+// When LimitedClient() joins.
+const absl::Time kStart = absl::FromUnixSeconds(5000);
+
+TEST_F(SessionTest, MemberOverTheRateIsDelayedNotCutOff) {
   Client* bob = JoinedClient(0, "g", "bob");
-  Client* alice = NewClient(0, limits);
-  ASSERT_TRUE(alice->Input("JOIN g alice\n", t0));
-  ClearAll();
+  Client* alice = LimitedClient(2, 3);
 
-  // Empty lines are free; three messages use the burst.
-  EXPECT_TRUE(alice->Input("\n\n\none\ntwo\nthree\n", t0));
-  EXPECT_FALSE(alice->Input("four\nfive\n", t0));
-  EXPECT_THAT(alice->lines(), ElementsAre("ERROR flooding\n"));
-  alice->session.End();
-  DeliverPosts();
-  EXPECT_THAT(bob->lines(), ElementsAre("alice: one\n", "alice: two\n",
-                                        "alice: three\n", "* alice has left\n"));
+  // Empty lines are free; three messages use the burst; the fourth waits,
+  // and so does everything after it, the unterminated tail included.
+  EXPECT_EQ(
+      alice->InputState("\n\n\none\ntwo\nthree\nfour\r\nfive\nsi", kStart),
+      State::kThrottled);
+  EXPECT_TRUE(alice->session.throttled());
+  EXPECT_THAT(alice->lines(), IsEmpty());
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("alice: one\n", "alice: two\n", "alice: three\n"));
+  bob->output.Clear();
+
+  // A token every 500 ms.
+  const absl::Time next = alice->session.resume_at();
+  EXPECT_GE(next, kStart + absl::Milliseconds(500));
+  EXPECT_LT(next, kStart + absl::Milliseconds(501));
+  EXPECT_EQ(alice->session.Resume(next - absl::Milliseconds(1)),
+            State::kThrottled);
+  EXPECT_THAT(bob->lines(), IsEmpty());
+  EXPECT_EQ(alice->session.Resume(next), State::kThrottled);
+  EXPECT_THAT(bob->lines(), ElementsAre("alice: four\n"));
+  // Two tokens' worth of time: "five" goes, and only the partial line is
+  // left, which waits for more input, not for a token.
+  EXPECT_EQ(alice->session.Resume(next + absl::Seconds(1)), State::kReady);
+  EXPECT_FALSE(alice->session.throttled());
+  EXPECT_THAT(bob->lines(), ElementsAre("alice: four\n", "alice: five\n"));
+  ASSERT_EQ(alice->InputState("x\n", next + absl::Seconds(2)), State::kReady);
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("alice: four\n", "alice: five\n", "alice: six\n"));
 }
 
-TEST_F(SessionTest, MemberWithinTheRateIsNeverCutOff) {
-  SessionLimits limits = Client::Limits();
-  limits.max_msgs_per_sec = 10;
-  limits.max_burst = 1;
-  const absl::Time t0 = absl::FromUnixSeconds(5000);
+TEST_F(SessionTest, LineSplitAcrossReadsWaitsWholeWhenThrottled) {
   Client* bob = JoinedClient(0, "g", "bob");
-  Client* alice = NewClient(0, limits);
-  ASSERT_TRUE(alice->Input("JOIN g alice\n", t0));
-  ClearAll();
+  Client* alice = LimitedClient(1, 1);
+  ASSERT_EQ(alice->InputState("first\nsec", kStart), State::kReady);
+  // "second" completes in this chunk but has no token: it waits whole.
+  ASSERT_EQ(alice->InputState("ond\nthird\n", kStart), State::kThrottled);
+  EXPECT_EQ(alice->session.Resume(kStart + absl::Seconds(1)),
+            State::kThrottled);
+  EXPECT_EQ(alice->session.Resume(kStart + absl::Seconds(2)), State::kReady);
+  EXPECT_THAT(bob->lines(), ElementsAre("alice: first\n", "alice: second\n",
+                                        "alice: third\n"));
+}
+
+TEST_F(SessionTest, MemberWithinTheRateIsNeverThrottled) {
+  Client* bob = JoinedClient(0, "g", "bob");
+  Client* alice = LimitedClient(10, 1);
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(alice->Input("m\n", t0 + absl::Milliseconds(100 * i))) << i;
+    ASSERT_EQ(alice->InputState("m\n", kStart + absl::Milliseconds(100 * i)),
+              State::kReady)
+        << i;
   }
   EXPECT_EQ(bob->lines().size(), 100u);
 }
 
-TEST_F(SessionTest, CommandsCountAgainstTheFloodLimit) {
-  SessionLimits limits = Client::Limits();
-  limits.max_msgs_per_sec = 1;
-  limits.max_burst = 2;
-  const absl::Time t0 = absl::FromUnixSeconds(5000);
-  Client* alice = NewClient(0, limits);
-  ASSERT_TRUE(alice->Input("JOIN g alice\n", t0));
-  ClearAll();
-  EXPECT_FALSE(alice->Input("/who\n/who\n/who\n", t0));
+TEST_F(SessionTest, CommandsTakeTokensAndQuitWaitsItsTurn) {
+  Client* bob = JoinedClient(0, "g", "bob");
+  Client* alice = LimitedClient(1, 2);
+  EXPECT_EQ(alice->InputState("/who\n/who\nlast\n/quit\nnever\n", kStart),
+            State::kThrottled);
+  EXPECT_THAT(alice->lines(), ElementsAre("* online in g: alice, bob\n",
+                                          "* online in g: alice, bob\n"));
+  EXPECT_EQ(alice->session.Resume(kStart + absl::Seconds(1)),
+            State::kThrottled);
+  EXPECT_THAT(bob->lines(), ElementsAre("alice: last\n"));
+  EXPECT_EQ(alice->session.Resume(kStart + absl::Seconds(2)), State::kOver);
   EXPECT_THAT(alice->lines(),
-              ElementsAre("* online in g: alice\n", "* online in g: alice\n",
-                          "ERROR flooding\n"));
+              ElementsAre("* online in g: alice, bob\n",
+                          "* online in g: alice, bob\n", "* bye\n"));
+  alice->session.End();
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(), ElementsAre("alice: last\n", "* alice has left\n"));
 }
 
-// --- Group epochs -------------------------------------------------------------
+TEST_F(SessionTest, OverlongLineFoundAfterAThrottleStillFails) {
+  Client* alice = LimitedClient(1, 1);
+  const std::string input =
+      absl::StrCat("one\ntwo\n", std::string(kMaxLine + 1, 'x'), "\n");
+  ASSERT_EQ(alice->InputState(input, kStart), State::kThrottled);
+  EXPECT_EQ(alice->session.Resume(kStart + absl::Seconds(1)), State::kOver);
+  EXPECT_THAT(alice->lines(), ElementsAre("ERROR line too long\n"));
+}
+
+TEST_F(SessionTest, JoinIsNeverThrottled) {
+  SessionLimits limits = Client::Limits();
+  limits.max_msgs_per_sec = 1;
+  limits.max_burst = 1;
+  Client* alice = NewClient(0, limits);
+  EXPECT_EQ(alice->InputState("JOIN g alice\nhi\nagain\n", kStart),
+            State::kThrottled);
+  EXPECT_TRUE(alice->session.joined());
+}
+
+// --- Group epochs
+// -------------------------------------------------------------
 
 // A broadcast still in flight when someone joins on the receiving worker must
 // not reach the newcomer: it was welcomed with a count that already included
@@ -814,13 +888,15 @@ TEST_F(SessionTest, BroadcastInFlightDoesNotReachLaterJoiners) {
   EXPECT_THAT(transport_.workers(), UnorderedElementsAre(0, 0, 1, 1));
   Client* erin = NewClient(1);
   ASSERT_TRUE(erin->Input("JOIN g erin\n"));
-  EXPECT_THAT(erin->lines(), ElementsAre("* you joined g as erin (4 online)\n"));
+  EXPECT_THAT(erin->lines(),
+              ElementsAre("* you joined g as erin (4 online)\n"));
   DeliverPosts();
   // Epoch order on every worker: dave's join and message came first.
   EXPECT_THAT(bob->lines(),
               ElementsAre("* dave has joined\n", "dave: before erin\n",
                           "* erin has joined\n"));
-  EXPECT_THAT(erin->lines(), ElementsAre("* you joined g as erin (4 online)\n"));
+  EXPECT_THAT(erin->lines(),
+              ElementsAre("* you joined g as erin (4 online)\n"));
   ClearAll();
 
   ASSERT_TRUE(dave->Input("after erin\n"));

@@ -16,4 +16,12 @@ bool TokenBucket::Take(absl::Time now) {
   return true;
 }
 
+absl::Time TokenBucket::NextTokenAt() const {
+  if (unlimited() || tokens_ >= 1 || last_ == absl::InfinitePast()) {
+    return absl::InfinitePast();
+  }
+  return last_ + absl::Seconds((1 - tokens_) / rate_per_sec_) +
+         absl::Microseconds(1);
+}
+
 }  // namespace chatd

@@ -14,8 +14,13 @@ class TokenBucket {
   TokenBucket(double rate_per_sec, double burst)
       : rate_per_sec_(rate_per_sec), burst_(burst), tokens_(burst) {}
 
-  // Takes one token at time `now`; false when none is left.
+  // Takes one token at time `now`; false (taking nothing) when none is left.
   bool Take(absl::Time now);
+
+  // The earliest time at which Take() will succeed; in the past when a
+  // token is there already. Callers that wait for it wait slightly past the
+  // exact instant, so the refill is never a rounding error short.
+  absl::Time NextTokenAt() const;
 
   bool unlimited() const { return rate_per_sec_ <= 0; }
 

@@ -49,5 +49,35 @@ TEST(TokenBucketTest, ZeroRateIsUnlimited) {
   for (int i = 0; i < 10000; ++i) ASSERT_TRUE(bucket.Take(kStart));
 }
 
+TEST(TokenBucketTest, NextTokenAtIsWhenTakeSucceedsAgain) {
+  const absl::Time t0 = absl::FromUnixSeconds(100);
+  TokenBucket bucket(20, 2);            // A token every 50 ms.
+  EXPECT_LT(bucket.NextTokenAt(), t0);  // Full before first use.
+  ASSERT_TRUE(bucket.Take(t0));
+  EXPECT_LT(bucket.NextTokenAt(), t0);  // One token left.
+  ASSERT_TRUE(bucket.Take(t0));
+  ASSERT_FALSE(bucket.Take(t0));
+  const absl::Time next = bucket.NextTokenAt();
+  EXPECT_GE(next, t0 + absl::Milliseconds(50));
+  EXPECT_LT(next, t0 + absl::Milliseconds(51));
+  EXPECT_FALSE(bucket.Take(next - absl::Milliseconds(1)));
+  EXPECT_TRUE(bucket.Take(next));
+  EXPECT_FALSE(bucket.Take(next));
+  // Waiting for each token in turn paces takes at the rate, never faster.
+  absl::Time now = next;
+  for (int i = 0; i < 100; ++i) {
+    now = bucket.NextTokenAt();
+    ASSERT_TRUE(bucket.Take(now)) << i;
+    ASSERT_FALSE(bucket.Take(now)) << i;
+  }
+  EXPECT_GE(now - next, absl::Milliseconds(100 * 50));
+  EXPECT_LT(now - next, absl::Milliseconds(100 * 50 + 5));
+}
+
+TEST(TokenBucketTest, UnlimitedNeverWaits) {
+  TokenBucket bucket(0, 0);
+  EXPECT_EQ(bucket.NextTokenAt(), absl::InfinitePast());
+}
+
 }  // namespace
 }  // namespace chatd

@@ -1,10 +1,9 @@
 #include "server/chat_server.h"
 
+#include <glog/logging.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <glog/logging.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -74,15 +73,22 @@ void ChatServer::OnAccept(int fd, uint32_t peer_ip) {
   const ConnectionLimits::Verdict verdict = limits_.Admit(peer_ip);
   if (verdict != ConnectionLimits::Verdict::kAdmit) {
     // The worker answers and closes it, lingering so the reply is not lost.
-    worker.Post(Envelope::Refusal(
-        fd, FormatError(ConnectionLimits::Reason(verdict))));
+    worker.Post(
+        Envelope::Refusal(fd, FormatError(ConnectionLimits::Reason(verdict))));
     return;
   }
   worker.Post(Envelope::Connection(fd, peer_ip));
 }
 
 void ChatServer::Post(int worker, GroupLine line) {
-  workers_[worker]->Post(Envelope::Broadcast(std::move(line)));
+  // Called on the posting worker's thread, `line.origin`.
+  const int origin = line.origin;
+  const size_t depth =
+      workers_[worker]->Post(Envelope::Broadcast(std::move(line)));
+  const size_t high_water = options_.worker.mailbox_high_water;
+  if (high_water > 0 && depth > high_water) {
+    workers_[origin]->HoldInputFor(workers_[worker].get());
+  }
 }
 
 }  // namespace chatd

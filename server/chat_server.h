@@ -50,6 +50,15 @@ class ChatServer final : private ChatShard::Transport {
 
   size_t connection_count() const { return limits_.open(); }
 
+  // Any thread: for tests and, later, metrics.
+  int worker_count() const { return static_cast<int>(workers_.size()); }
+  size_t mailbox_depth(int worker) const {
+    return workers_[worker]->mailbox_depth();
+  }
+  const WorkerStats& worker_stats(int worker) const {
+    return workers_[worker]->stats();
+  }
+
  private:
   ChatServer(const Options& options, int listen_fd, uint16_t port);
 

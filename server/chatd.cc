@@ -1,6 +1,8 @@
 // chatd: the group chat server. Parses flags, binds, runs a ChatServer until
 // SIGINT or SIGTERM, then shuts it down cleanly and exits 0.
 
+#include <gflags/gflags.h>
+#include <glog/logging.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -9,9 +11,6 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
-
-#include <gflags/gflags.h>
-#include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/group_registry.h"
@@ -34,11 +33,17 @@ DEFINE_int64(max_output_bytes, 1 << 20,
              "further behind is sent 'ERROR too slow' and dropped. 0 = no "
              "limit.");
 DEFINE_double(max_msgs_per_sec, 20,
-              "Lines per second one member may send on average; faster gets "
-              "'ERROR flooding' and is closed. 0 = no limit.");
+              "Lines per second one member may send on average; lines over "
+              "the rate are delayed (the connection is not read until the "
+              "next one is due), never refused. 0 = no limit.");
 DEFINE_double(max_burst, 50,
               "Lines a member may send at once before --max_msgs_per_sec "
               "applies.");
+DEFINE_int64(mailbox_high_water, 65536,
+             "Back-pressure between worker threads: a worker whose post "
+             "leaves another worker's mailbox deeper than this many "
+             "envelopes stops reading chat input until that mailbox is down "
+             "to half of it. 0 = off.");
 DEFINE_int32(join_timeout_s, 10,
              "Seconds a new connection has to send a valid JOIN before it is "
              "closed; 0 = no limit.");
@@ -101,7 +106,7 @@ int Main() {
   }
   if (FLAGS_max_output_bytes < 0 || FLAGS_max_msgs_per_sec < 0 ||
       FLAGS_max_burst < 0 || FLAGS_join_timeout_s < 0 ||
-      FLAGS_max_connections_per_ip < 0) {
+      FLAGS_max_connections_per_ip < 0 || FLAGS_mailbox_high_water < 0) {
     LOG(ERROR) << "limits must not be negative";
     return 2;
   }
@@ -112,6 +117,9 @@ int Main() {
   options.worker.session.max_burst = std::max(1.0, FLAGS_max_burst);
   options.worker.max_output_bytes = static_cast<size_t>(FLAGS_max_output_bytes);
   options.worker.join_timeout = absl::Seconds(FLAGS_join_timeout_s);
+  options.worker.mailbox_high_water =
+      static_cast<size_t>(FLAGS_mailbox_high_water);
+  options.worker.mailbox_low_water = options.worker.mailbox_high_water / 2;
   options.max_connections_per_ip =
       static_cast<size_t>(FLAGS_max_connections_per_ip);
   options.max_connections = FLAGS_max_connections > 0

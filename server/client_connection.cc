@@ -1,12 +1,11 @@
 #include "server/client_connection.h"
 
 #include <errno.h>
+#include <glog/logging.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <glog/logging.h>
-
-#include "absl/time/clock.h"
+#include <algorithm>
 
 #include "core/protocol.h"
 #include "net/socket.h"
@@ -30,6 +29,7 @@ ClientConnection::ClientConnection(Worker* worker, int fd, uint32_t peer_ip,
       session_(&worker->shard(), this, worker->options().session) {}
 
 ClientConnection::~ClientConnection() {
+  SetThrottled(false);
   session_.End();
   close(fd_);
 }
@@ -38,6 +38,7 @@ void ClientConnection::Open() {
   SetNoDelay(fd_);
   interest_ = EPOLLIN;
   worker_->loop().Add(fd_, interest_, this);
+  ArmTimer();
 }
 
 void ClientConnection::CloseWith(PayloadRef line) {
@@ -45,9 +46,20 @@ void ClientConnection::CloseWith(PayloadRef line) {
   Drain();
 }
 
+void ClientConnection::Abort() { Retire(); }
+
 void ClientConnection::OnEvents(uint32_t events) {
   if (peer_closed_ && (events & (EPOLLHUP | EPOLLERR))) {
     Retire();  // Nothing more to read, and writing is impossible.
+    return;
+  }
+  if ((events & (EPOLLHUP | EPOLLERR)) && state_ == State::kOpen &&
+      (throttled_ || input_held_)) {
+    // A reset while we were not reading. Epoll reports it whatever the
+    // mask, so it cannot wait its turn; the lines still waiting are lost
+    // with the connection, as a reset loses whatever was in flight.
+    VLOG(1) << "fd " << fd_ << ": reset while its input waited";
+    Retire();
     return;
   }
   // An error is read first: input that arrived before a reset still counts.
@@ -80,15 +92,24 @@ void ClientConnection::QueueFlush() {
 
 void ClientConnection::Read() {
   char* const buffer = worker_->read_buffer();
-  const size_t size = worker_->read_buffer_size();
+  const size_t size = Worker::kReadBufferSize;
   for (int i = 0; i < kMaxReadsPerEvent && !retired() && !peer_closed_; ++i) {
+    if (state_ == State::kOpen) {
+      if (throttled_) return;
+      // Checked before every read, so a worker that has just filled a
+      // mailbox adds at most the rest of one read to it.
+      if (worker_->input_paused()) {
+        HoldInput();
+        return;
+      }
+    }
     // recv, not read: straight into the socket layer (see OutputQueue).
     const ssize_t n = recv(fd_, buffer, size, MSG_DONTWAIT);
     if (n > 0) {
       // Once draining, input is read only to be thrown away.
-      if (state_ == State::kOpen &&
-          !session_.OnInput(absl::string_view(buffer, n), worker_->now())) {
-        Drain();
+      if (state_ == State::kOpen) {
+        AfterInput(
+            session_.OnInput(absl::string_view(buffer, n), worker_->now()));
       }
       if (static_cast<size_t>(n) < size) return;  // Most likely empty now.
       continue;
@@ -109,6 +130,110 @@ void ClientConnection::Read() {
     Retire();
     return;
   }
+}
+
+void ClientConnection::AfterInput(Session::InputState state) {
+  switch (state) {
+    case Session::InputState::kOver:
+      SetThrottled(false);
+      Drain();
+      return;
+    case Session::InputState::kThrottled:
+      if (!throttled_) {
+        WorkerStats::Add(worker_->stats().throttle_events, uint64_t{1});
+        SetThrottled(true);
+        UpdateInterest();
+      }
+      ArmTimer();
+      return;
+    case Session::InputState::kReady:
+      if (throttled_) {
+        SetThrottled(false);
+        UpdateInterest();
+      }
+      // Only the join timeout can be armed here; joining disarms it.
+      if (timer_.armed()) ArmTimer();
+      return;
+  }
+}
+
+void ClientConnection::ServeHeldLines() {
+  if (state_ != State::kOpen || !throttled_ ||
+      worker_->now() < session_.resume_at()) {
+    return;
+  }
+  if (worker_->input_paused()) {
+    HoldInput();
+    return;
+  }
+  AfterInput(session_.Resume(worker_->now()));
+}
+
+void ClientConnection::SetThrottled(bool throttled) {
+  if (throttled == throttled_) return;
+  throttled_ = throttled;
+  WorkerStats::Add(worker_->stats().throttled_connections,
+                   int64_t{throttled ? 1 : -1});
+}
+
+void ClientConnection::HoldInput() {
+  if (input_held_) return;
+  input_held_ = true;
+  worker_->HoldInput(this);
+  UpdateInterest();
+  ArmTimer();  // The throttle deadline waits for the release.
+}
+
+void ClientConnection::ReleaseInput() {
+  if (!input_held_) return;
+  input_held_ = false;
+  ServeHeldLines();
+  if (retired()) return;
+  UpdateInterest();
+  ArmTimer();
+}
+
+void ClientConnection::OnTimer() {
+  const absl::Time now = worker_->now();
+  switch (state_) {
+    case State::kRetired:
+      return;
+    case State::kDraining:
+      if (now >= drain_deadline_) {
+        Retire();
+        return;
+      }
+      break;
+    case State::kOpen: {
+      const absl::Duration join_timeout = worker_->options().join_timeout;
+      if (!session_.joined() && join_timeout > absl::ZeroDuration() &&
+          now >= accepted_at_ + join_timeout) {
+        VLOG(1) << "fd " << fd_ << ": no JOIN in time";
+        CloseWith(FormatError(kErrorJoinTimeout));
+        return;
+      }
+      ServeHeldLines();
+      if (retired()) return;
+      break;
+    }
+  }
+  ArmTimer();
+}
+
+void ClientConnection::ArmTimer() {
+  absl::Time deadline = absl::InfiniteFuture();
+  if (state_ == State::kDraining) {
+    deadline = drain_deadline_;
+  } else if (state_ == State::kOpen) {
+    const absl::Duration join_timeout = worker_->options().join_timeout;
+    if (!session_.joined() && join_timeout > absl::ZeroDuration()) {
+      deadline = accepted_at_ + join_timeout;
+    }
+    if (throttled_ && !input_held_) {
+      deadline = std::min(deadline, session_.resume_at());
+    }
+  }
+  worker_->loop().timers().Arm(&timer_, deadline);
 }
 
 void ClientConnection::Flush() {
@@ -148,34 +273,32 @@ void ClientConnection::Flush() {
 void ClientConnection::Drain() {
   if (state_ != State::kOpen) return;
   state_ = State::kDraining;
+  SetThrottled(false);
   session_.End();
-  drain_deadline_ = absl::Now() + worker_->options().drain_timeout;
-  worker_->WatchDrain(this);
+  drain_deadline_ = worker_->now() + worker_->options().drain_timeout;
+  ArmTimer();
   QueueFlush();
-}
-
-void ClientConnection::ExpireIfDue(absl::Time now) {
-  if (state_ == State::kDraining && now >= drain_deadline_) Retire();
-}
-
-void ClientConnection::CloseIfNotJoinedSince(absl::Time time) {
-  if (state_ == State::kOpen && !session_.joined() && accepted_at_ < time) {
-    VLOG(1) << "fd " << fd_ << ": no JOIN in time";
-    CloseWith(FormatError(kErrorJoinTimeout));
-  }
 }
 
 void ClientConnection::Retire() {
   if (retired()) return;
   state_ = State::kRetired;
+  SetThrottled(false);
   session_.End();
+  worker_->loop().timers().Disarm(&timer_);
+  if (input_held_) {
+    input_held_ = false;
+    worker_->ForgetHeld(this);
+  }
   worker_->loop().Remove(fd_);
   output_.Clear();
   worker_->Retire(this);
 }
 
 void ClientConnection::UpdateInterest() {
-  const uint32_t wanted = (peer_closed_ ? 0u : uint32_t{EPOLLIN}) |
+  const bool reading = !peer_closed_ && (state_ != State::kOpen ||
+                                         (!throttled_ && !input_held_));
+  const uint32_t wanted = (reading ? uint32_t{EPOLLIN} : 0u) |
                           (output_.empty() ? 0u : uint32_t{EPOLLOUT});
   if (wanted == interest_) return;
   interest_ = wanted;

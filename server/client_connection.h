@@ -9,6 +9,15 @@
 // an error, or the worker's close deadline. Throwing input away instead of
 // closing at once matters: closing a socket with unread input sends a reset,
 // and a reset can destroy the error line the client has not read yet.
+//
+// While open, reading pauses in two cases, and resumes by itself: the member
+// is over its rate (the session holds the waiting lines and the connection's
+// timer fires when the next token is due), or the worker holds all chat
+// input back because a mailbox it posts to is full. Either way the socket is
+// simply not read, so the client's writes back up in the kernel.
+//
+// Each connection has one Timer, armed for the earliest of its deadlines:
+// the join timeout, the next token while throttled, the drain limit.
 #ifndef CHATD_SERVER_CLIENT_CONNECTION_H_
 #define CHATD_SERVER_CLIENT_CONNECTION_H_
 
@@ -19,13 +28,15 @@
 #include "net/event_loop.h"
 #include "net/output_queue.h"
 #include "net/payload.h"
+#include "net/timer_queue.h"
 
 namespace chatd {
 
 class Worker;
 
 class ClientConnection final : public EventLoop::Handler,
-                               public SessionOutput {
+                               public SessionOutput,
+                               private Timer::Handler {
  public:
   // Takes ownership of the connected, non-blocking `fd`. `admitted` is false
   // for a connection accepted only to be refused.
@@ -39,6 +50,8 @@ class ClientConnection final : public EventLoop::Handler,
   void Open();
   // Sends `line` (an error or notice), ends the session and drains.
   void CloseWith(PayloadRef line);
+  // Retires the connection at once (shutdown past its grace period).
+  void Abort();
 
   void OnEvents(uint32_t events) override;
   void Send(PayloadRef line) override;
@@ -46,13 +59,13 @@ class ClientConnection final : public EventLoop::Handler,
   // Writes what is queued; the worker calls it once per pass for each
   // connection that had output queued.
   void Flush();
-  // Retires a draining connection whose deadline has passed.
-  void ExpireIfDue(absl::Time now);
-  // Closes an open connection accepted before `time` that has not joined.
-  void CloseIfNotJoinedSince(absl::Time time);
+  // The worker's input hold is over: serve this connection's input again.
+  void ReleaseInput();
 
   bool retired() const { return state_ == State::kRetired; }
   bool draining() const { return state_ == State::kDraining; }
+  // Waiting for the worker's input hold to end.
+  bool input_held() const { return input_held_; }
   int fd() const { return fd_; }
   uint32_t peer_ip() const { return peer_ip_; }
   bool admitted() const { return admitted_; }
@@ -61,12 +74,23 @@ class ClientConnection final : public EventLoop::Handler,
   enum class State { kOpen, kDraining, kRetired };
 
   void Read();
+  // Acts on what the session says after taking input.
+  void AfterInput(Session::InputState state);
+  // Hands held lines to the session when their tokens are due.
+  void ServeHeldLines();
+  void SetThrottled(bool throttled);
+  // Waits for the worker's input hold to end.
+  void HoldInput();
+  void OnTimer() override;
+  // Arms the timer for the earliest deadline that applies now.
+  void ArmTimer();
   void QueueFlush();
   // The session is over: stop serving input, flush, then close.
   void Drain();
   // Leaves the loop for good; the worker frees the connection later.
   void Retire();
-  // Keeps EPOLLOUT armed exactly while output is pending.
+  // Keeps EPOLLIN armed exactly while input is wanted, and EPOLLOUT while
+  // output is pending.
   void UpdateInterest();
   // Output left after a write passed --max_output_bytes: drop what is
   // queued, say why, leave.
@@ -79,11 +103,14 @@ class ClientConnection final : public EventLoop::Handler,
   const absl::Time accepted_at_;
   Session session_;
   OutputQueue output_;
+  Timer timer_{this};
   State state_ = State::kOpen;
   uint32_t interest_ = 0;  // The epoll mask registered for fd_.
   bool queued_for_flush_ = false;
   bool peer_closed_ = false;  // Read returned 0.
   bool write_shut_ = false;
+  bool throttled_ = false;   // The session holds lines for want of tokens.
+  bool input_held_ = false;  // On the worker's list of held readers.
   absl::Time drain_deadline_;
 };
 

@@ -1,14 +1,12 @@
 #include "server/worker.h"
 
+#include <glog/logging.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <utility>
 
-#include <glog/logging.h>
-
 #include "absl/time/clock.h"
-
 #include "core/protocol.h"
 #include "server/client_connection.h"
 
@@ -22,11 +20,9 @@ namespace {
 // under load and cross-worker deliveries queued (fanout p99 196-313 ms;
 // 55 ms at 65,536, with more delivered).
 constexpr size_t kMaxEnvelopesPerPass = 65536;
-constexpr size_t kReadBufferSize = 64 * 1024;
-// Poll timeout while connections are draining, so deadlines are noticed.
-constexpr int kDrainPollMs = 100;
-// How often unjoined connections are checked against the join timeout.
-constexpr int kJoinSweepMs = 1000;
+// Poll timeout while input is held: a congested mailbox does not tell us
+// when it drains, so we look again each millisecond. Only under overload.
+constexpr int kCongestedPollMs = 1;
 
 }  // namespace
 
@@ -49,8 +45,6 @@ Worker::~Worker() {
   });
 }
 
-size_t Worker::read_buffer_size() const { return kReadBufferSize; }
-
 void Worker::Start() {
   thread_ = std::thread([this] { Run(); });
 }
@@ -61,31 +55,30 @@ void Worker::Join() {
 
 void Worker::Run() {
   while (true) {
-    int timeout = -1;
+    if (options_.before_pass_for_testing)
+      options_.before_pass_for_testing(index_);
+    int timeout = -1;  // The timers cut it short.
     if (mailbox_backlog_) {
       timeout = 0;
-    } else if (!draining_.empty() || shutting_down_) {
-      timeout = kDrainPollMs;
-    } else if (!connections_.empty()) {
-      timeout = kJoinSweepMs;
+    } else if (input_paused()) {
+      timeout = kCongestedPollMs;
     }
     loop_.Poll(timeout);
-    // Expiring a deadline may make a session leave, queueing output on other
-    // connections: expire first, then flush, then free.
-    ExpireDeadlines();
+    ReleaseInputIfDrained();
     FlushQueued();
     FreeRetired();
-    if (shutting_down_ &&
-        (connections_.empty() || now() >= shutdown_deadline_)) {
-      break;
-    }
+    if (shutting_down_ && (connections_.empty() || grace_over_)) break;
   }
   // Past the grace period: cut off whoever is left.
   for (auto& [ptr, connection] : connections_) {
-    if (!connection->retired()) connection->ExpireIfDue(absl::InfiniteFuture());
+    if (!connection->retired()) connection->Abort();
   }
   FreeRetired();
-  VLOG(1) << "worker " << index_ << " stopped";
+  LOG(INFO) << "worker " << index_ << " stopped; "
+            << stats_.throttle_events.load(std::memory_order_relaxed)
+            << " throttle events, "
+            << stats_.input_pauses.load(std::memory_order_relaxed)
+            << " input pauses for full mailboxes";
 }
 
 void Worker::OnEvents(uint32_t events) {
@@ -144,7 +137,7 @@ void Worker::Refuse(int fd, PayloadRef error) {
 void Worker::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  shutdown_deadline_ = absl::Now() + options_.shutdown_grace;
+  loop_.timers().Arm(&shutdown_timer_, now() + options_.shutdown_grace);
   shard_.Quiet();
   const PayloadRef notice = FormatShuttingDown();
   for (auto& [ptr, connection] : connections_) {
@@ -154,12 +147,57 @@ void Worker::BeginShutdown() {
   }
 }
 
-void Worker::QueueFlush(ClientConnection* connection) {
-  flush_queue_.push_back(connection);
+void Worker::OnTimer() { grace_over_ = true; }
+
+void Worker::HoldInputFor(const Worker* target) {
+  if (std::find(congested_.begin(), congested_.end(), target) !=
+      congested_.end()) {
+    return;
+  }
+  if (congested_.empty()) {
+    WorkerStats::Add(stats_.input_pauses, uint64_t{1});
+    WorkerStats::Add(stats_.input_paused, int64_t{1});
+    VLOG(1) << "worker " << index_ << ": holding input, worker "
+            << target->index() << " has " << target->mailbox_depth()
+            << " envelopes queued";
+  }
+  congested_.push_back(target);
 }
 
-void Worker::WatchDrain(ClientConnection* connection) {
-  draining_.push_back(connection);
+void Worker::HoldInput(ClientConnection* connection) {
+  held_readers_.push_back(connection);
+}
+
+void Worker::ForgetHeld(ClientConnection* connection) {
+  held_readers_.erase(
+      std::remove(held_readers_.begin(), held_readers_.end(), connection),
+      held_readers_.end());
+}
+
+void Worker::ReleaseInputIfDrained() {
+  if (congested_.empty()) return;
+  const size_t low_water = options_.mailbox_low_water;
+  congested_.erase(std::remove_if(congested_.begin(), congested_.end(),
+                                  [low_water](const Worker* target) {
+                                    return target->mailbox_depth() <= low_water;
+                                  }),
+                   congested_.end());
+  if (!congested_.empty()) return;
+  WorkerStats::Add(stats_.input_paused, int64_t{-1});
+  VLOG(1) << "worker " << index_ << ": input released";
+  // Releasing may retire a connection (its held /quit), which calls
+  // ForgetHeld on the list we walk: walk a copy.
+  std::vector<ClientConnection*> held;
+  held.swap(held_readers_);
+  for (ClientConnection* connection : held) {
+    // A connection released earlier in this walk may have retired another
+    // (a leave does not, but keep the walk safe): skip what is not held.
+    if (connection->input_held()) connection->ReleaseInput();
+  }
+}
+
+void Worker::QueueFlush(ClientConnection* connection) {
+  flush_queue_.push_back(connection);
 }
 
 void Worker::Retire(ClientConnection* connection) {
@@ -173,27 +211,8 @@ void Worker::FlushQueued() {
   flush_queue_.clear();
 }
 
-void Worker::ExpireDeadlines() {
-  for (ClientConnection* connection : draining_) {
-    if (!connection->retired()) connection->ExpireIfDue(now());
-  }
-  if (options_.join_timeout == absl::ZeroDuration() || now() < next_join_sweep_) {
-    return;
-  }
-  next_join_sweep_ = now() + absl::Milliseconds(kJoinSweepMs);
-  const absl::Time joined_by = now() - options_.join_timeout;
-  for (auto& [ptr, connection] : connections_) {
-    connection->CloseIfNotJoinedSince(joined_by);
-  }
-}
-
 void Worker::FreeRetired() {
   if (retired_.empty()) return;
-  draining_.erase(std::remove_if(draining_.begin(), draining_.end(),
-                                 [](const ClientConnection* c) {
-                                   return c->retired();
-                                 }),
-                  draining_.end());
   for (ClientConnection* connection : retired_) {
     const bool admitted = connection->admitted();
     const uint32_t peer_ip = connection->peer_ip();

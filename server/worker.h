@@ -3,11 +3,17 @@
 // arrives. Only the worker's thread touches its connections and shard; other
 // threads only Post().
 //
-// One pass of the loop: wait for events; handle readable sockets and the
-// mailbox (which may queue output on many connections); then flush every
-// connection that got output during the pass, once, with one gathered
-// sendmsg; then free what was retired. Output from a whole pass leaves in one
-// syscall per connection.
+// One pass of the loop: wait for events; handle readable sockets, the
+// mailbox (which may queue output on many connections) and the timers due;
+// then flush every connection that got output during the pass, once, with
+// one gathered sendmsg; then free what was retired. Output from a whole pass
+// leaves in one syscall per connection.
+//
+// Back-pressure: when a post leaves another worker's mailbox above the
+// high-water mark, this worker stops reading chat input (its connections
+// wait on a list, their sockets unread) until every such mailbox is back
+// under the low-water mark. It keeps draining its own mailbox and writing
+// meanwhile, so two workers holding each other back both still make room.
 #ifndef CHATD_SERVER_WORKER_H_
 #define CHATD_SERVER_WORKER_H_
 
@@ -24,14 +30,20 @@
 #include "core/session.h"
 #include "net/event_loop.h"
 #include "net/mailbox.h"
+#include "net/timer_queue.h"
 #include "server/envelope.h"
+#include "server/worker_stats.h"
 
 namespace chatd {
 
 class ClientConnection;
 
-class Worker final : private EventLoop::Handler {
+class Worker final : private EventLoop::Handler, private Timer::Handler {
  public:
+  // Scratch space for reads, shared by the worker's connections: idle
+  // connections then hold no input buffer of their own.
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+
   struct Options {
     SessionLimits session;
     // A connection whose unsent output passes this is dropped as too slow;
@@ -44,6 +56,14 @@ class Worker final : private EventLoop::Handler {
     absl::Duration drain_timeout = absl::Seconds(2);
     // How long shutdown waits for clients to take the goodbye.
     absl::Duration shutdown_grace = absl::Milliseconds(1500);
+    // Back-pressure between workers, in envelopes: a post that leaves a
+    // mailbox deeper than `mailbox_high_water` holds the poster's input
+    // until the depth is at most `mailbox_low_water`. 0 turns it off.
+    size_t mailbox_high_water = 65536;
+    size_t mailbox_low_water = 32768;
+    // Runs on the worker's thread at the start of every pass; a test may
+    // block in it to hold the worker back. Empty in production.
+    std::function<void(int worker)> before_pass_for_testing;
   };
 
   // `on_close(peer_ip)` runs on this worker's thread each time an admitted
@@ -59,8 +79,17 @@ class Worker final : private EventLoop::Handler {
   // Waits for the thread to finish after a kShutdown envelope.
   void Join();
 
-  // Any thread.
-  void Post(Envelope envelope) { mailbox_.Post(std::move(envelope)); }
+  // Any thread. Returns the mailbox's depth after the post.
+  size_t Post(Envelope envelope) { return mailbox_.Post(std::move(envelope)); }
+  // Any thread: envelopes posted here and not yet handled.
+  size_t mailbox_depth() const { return mailbox_.depth(); }
+  // Any thread; see WorkerStats.
+  const WorkerStats& stats() const { return stats_; }
+  int index() const { return index_; }
+
+  // On this worker's thread: a post of ours left `target`'s mailbox above
+  // the high-water mark, so hold our chat input until it drains.
+  void HoldInputFor(const Worker* target);
 
   // For this worker's connections, on its thread.
   EventLoop& loop() { return loop_; }
@@ -68,12 +97,15 @@ class Worker final : private EventLoop::Handler {
   const Options& options() const { return options_; }
   // When the current pass woke up: one clock read per pass.
   absl::Time now() const { return loop_.poll_time(); }
-  // Scratch space for reads, shared by the worker's connections: idle
-  // connections then hold no input buffer of their own.
   char* read_buffer() { return read_buffer_.get(); }
-  size_t read_buffer_size() const;
+  WorkerStats& stats() { return stats_; }
+  // Whether chat input is held back (see the class comment).
+  bool input_paused() const { return !congested_.empty(); }
+  // A connection that will not read until the hold ends; ReleaseInput() is
+  // called on it then. A connection retired meanwhile calls ForgetHeld().
+  void HoldInput(ClientConnection* connection);
+  void ForgetHeld(ClientConnection* connection);
   void QueueFlush(ClientConnection* connection);
-  void WatchDrain(ClientConnection* connection);
   void Retire(ClientConnection* connection);
 
  private:
@@ -83,27 +115,32 @@ class Worker final : private EventLoop::Handler {
   void Adopt(int fd, uint32_t peer_ip);
   void Refuse(int fd, PayloadRef error);
   void BeginShutdown();
+  void OnTimer() override;  // The shutdown grace is over.
+  // Ends the input hold once every congested mailbox has drained enough.
+  void ReleaseInputIfDrained();
   void FlushQueued();
-  // Deadlines: drains every pass, join timeouts once a second.
-  void ExpireDeadlines();
   void FreeRetired();
 
   const int index_;
   const Options options_;
   const std::function<void(uint32_t)> on_close_;
+  WorkerStats stats_;
   EventLoop loop_;
   Mailbox<Envelope> mailbox_;
   ChatShard shard_;
   std::unique_ptr<char[]> read_buffer_;
+  Timer shutdown_timer_{this};
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>>
       connections_;
   std::vector<ClientConnection*> flush_queue_;
-  std::vector<ClientConnection*> draining_;
   std::vector<ClientConnection*> retired_;
+  // Mailboxes over the high-water mark that we post to, and the
+  // connections waiting for them to drain.
+  std::vector<const Worker*> congested_;
+  std::vector<ClientConnection*> held_readers_;
   bool mailbox_backlog_ = false;
-  absl::Time next_join_sweep_;
   bool shutting_down_ = false;
-  absl::Time shutdown_deadline_;
+  bool grace_over_ = false;
   std::thread thread_;
 };
 
