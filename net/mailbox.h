@@ -3,20 +3,22 @@
 // an eventfd the consumer's epoll loop watches. Each worker owns one and is
 // its only consumer; the acceptor and the other workers post to it.
 //
-// Wakeups coalesce: a producer writes the eventfd only when it moves the
-// `signalled_` flag from false to true, and the consumer clears the flag
-// before it drains. A burst of posts to a busy or sleeping consumer costs one
-// write syscall, and no post is ever left unseen: a post that lands after the
-// consumer cleared the flag signals again.
+// Wakeups coalesce: the consumer arms the mailbox before it drains, and only
+// the one producer that finds it armed (and disarms it) writes the eventfd.
+// A burst of posts to a busy or sleeping consumer costs one write syscall,
+// and no post is ever left unseen: a post that lands after the consumer
+// armed the mailbox signals again.
 //
 // The mailbox also counts its depth, envelopes posted and not yet drained,
 // so producers can hold back before a slow consumer's queue grows without
-// bound (see Worker's back-pressure).
+// bound (see Worker's back-pressure). Depth and the armed flag share one
+// word, so counting costs a post nothing more than the wakeup check did.
 #ifndef CHATD_NET_MAILBOX_H_
 #define CHATD_NET_MAILBOX_H_
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "net/event_fd.h"
@@ -33,14 +35,18 @@ class Mailbox {
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
-  // Any thread. Lock-free: one allocation, two atomic read-modify-writes,
-  // and an eventfd write only if the consumer has not been signalled yet.
-  // Returns the depth right after this post, this one included.
+  // Any thread. Lock-free: one allocation, two atomic read-modify-writes
+  // (a third for the one post that wakes the consumer), and an eventfd
+  // write only if the consumer has not been signalled yet. Returns the
+  // depth right after this post, this one included.
   size_t Post(T value);
 
   // Envelopes posted and not yet drained, as of some recent moment: exact
-  // once the producers are quiet. Any thread.
-  size_t depth() const { return depth_.load(std::memory_order_relaxed); }
+  // once the producers are quiet. Any thread. Relaxed: a measure for flow
+  // control, not a way to see the envelopes.
+  size_t depth() const {
+    return state_.load(std::memory_order_relaxed) >> kDepthShift;
+  }
 
   // The fd the consumer's loop watches for EPOLLIN.
   int fd() const { return event_.fd(); }
@@ -59,6 +65,12 @@ class Mailbox {
   }
 
  private:
+  // state_: bit 0 is "armed" (the next post must wake the consumer), the
+  // bits above count the depth.
+  static constexpr uint64_t kArmed = 1;
+  static constexpr int kDepthShift = 1;
+  static constexpr uint64_t kOnePost = uint64_t{1} << kDepthShift;
+
   struct Node {
     Node() = default;
     explicit Node(T v) : value(std::move(v)) {}
@@ -67,6 +79,10 @@ class Mailbox {
   };
 
   void Signal();
+  // Disarms the mailbox; true for the one caller that found it armed.
+  bool TakeArmed() {
+    return state_.fetch_and(~kArmed, std::memory_order_acq_rel) & kArmed;
+  }
   // Consumer only: the next envelope, or false when the queue is empty or a
   // producer is between its exchange and its link (it will signal after).
   bool Pop(T* out);
@@ -74,16 +90,18 @@ class Mailbox {
   // Producers swap themselves in here. Acq_rel: acquire to link after the
   // previous node is complete, release so the consumer sees our node.
   std::atomic<Node*> head_;
-  // Relaxed: a measure for flow control that publishes no data. It cannot
-  // underflow all the same: a post's increment is sequenced before its
-  // exchange, and the consumer's decrement comes after the acquire in Pop()
-  // that saw the node, so every decrement follows its increment.
-  std::atomic<size_t> depth_{0};
+  // Depth and armed flag; starts armed, so the first post wakes the
+  // consumer. Every read-modify-write of it is acq_rel: a producer's add,
+  // which comes after its node is linked, releases the node to the
+  // consumer's arming, which acquires; whichever of the two comes first in
+  // the word's modification order, either the consumer's pops see the node
+  // or the producer sees the mailbox armed and wakes it. The depth cannot
+  // underflow: the consumer subtracts only nodes it has popped, whose adds
+  // it has therefore seen.
+  std::atomic<uint64_t> state_{kArmed};
   // Consumer only: the last node taken (a stub whose value is spent).
   Node* tail_;
   Node stub_;
-  // True while a wakeup is outstanding.
-  std::atomic<bool> signalled_{false};
   std::atomic<size_t> wakeups_{0};
   EventFd event_;
 };
@@ -99,14 +117,12 @@ Mailbox<T>::~Mailbox() {
 template <typename T>
 size_t Mailbox<T>::Post(T value) {
   Node* node = new Node(std::move(value));
-  const size_t depth = depth_.fetch_add(1, std::memory_order_relaxed) + 1;
   Node* prev = head_.exchange(node, std::memory_order_acq_rel);
   // Release: the consumer's acquire load of `next` then sees node->value.
   prev->next.store(node, std::memory_order_release);
-  // Acq_rel: release so the consumer's clearing exchange, which acquires,
-  // sees our node; acquire pairs with the consumer's release of the clear.
-  if (!signalled_.exchange(true, std::memory_order_acq_rel)) Signal();
-  return depth;
+  const uint64_t before = state_.fetch_add(kOnePost, std::memory_order_acq_rel);
+  if ((before & kArmed) && TakeArmed()) Signal();
+  return static_cast<size_t>((before >> kDepthShift) + 1);
 }
 
 template <typename T>
@@ -131,20 +147,20 @@ template <typename T>
 template <typename Fn>
 size_t Mailbox<T>::Drain(size_t max, Fn&& fn) {
   event_.Drain();
-  // Clear before looking, so a post that our pops miss signals again.
-  // Acq_rel: acquire synchronizes with every producer that found the flag
-  // already set (their nodes are then visible to Pop).
-  signalled_.exchange(false, std::memory_order_acq_rel);
+  // Arm before looking, so a post that our pops miss signals again.
+  state_.fetch_or(kArmed, std::memory_order_acq_rel);
   size_t handled = 0;
   T value;
   while (handled < max && Pop(&value)) {
     fn(std::move(value));
     ++handled;
   }
-  depth_.fetch_sub(handled, std::memory_order_relaxed);
-  if (handled == max && !signalled_.exchange(true, std::memory_order_acq_rel)) {
-    Signal();
+  if (handled > 0) {
+    state_.fetch_sub(uint64_t{handled} << kDepthShift,
+                     std::memory_order_acq_rel);
   }
+  // Left some for the next pass: wake ourselves, unless a post already has.
+  if (handled == max && TakeArmed()) Signal();
   return handled;
 }
 
