@@ -4,20 +4,23 @@
 #
 # For every server and workload it starts a fresh server on 127.0.0.1 with a
 # config written into a temp dir (limits off or as high as the server
-# allows), runs loadgen against it with --json --server_pid, stops it, and
-# at the end writes bench/results/<date>.md (machine, versions, configs,
-# table), <date>.jsonl (one JSON object per run: loadgen's result plus the
-# server and workload) and <date>.png (chart).
+# allows; chatd's defaults in `overload`), runs loadgen against it with
+# --json --server_pid, stops it, and at the end writes
+# bench/results/<date>.md (machine, versions, configs, table), <date>.jsonl
+# (one JSON object per run: loadgen's result plus the server and workload)
+# and <date>.png (chart).
 #
-#   tools/bench/compare.sh                       # everything, ~15-20 min
+#   tools/bench/compare.sh                       # everything, ~20-25 min
 #   tools/bench/compare.sh --servers=chatd,redis --workloads=fanout,idle
 #
 # Options:
 #   --servers=LIST      chatd,redis,nats,inspircd,ngircd (default: all)
-#   --workloads=LIST    fanout,crowd,crowd1k,bigroom,bigroom20,idle
-#                       (default: all)
+#   --workloads=LIST    fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle
+#                       (default: all; overload runs chatd with its default
+#                       limits, the others with chatd's limits off)
 #   --duration=S        seconds of sending per run (default 10)
 #   --idle_connections=N  connections in `idle` (default 19000)
+#   --overload_rate=R   messages/s in total in `overload` (default 6000)
 #   --out=DIR           results directory (default bench/results)
 #   --date=YYYY-MM-DD   name of the result files (default today)
 #   --no-install        do not install missing Debian packages
@@ -30,9 +33,10 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 SERVERS="chatd,redis,nats,inspircd,ngircd"
-WORKLOADS="fanout,crowd,crowd1k,bigroom,bigroom20,idle"
+WORKLOADS="fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle"
 DURATION=10
 IDLE_CONNECTIONS=19000
+OVERLOAD_RATE=6000
 OUT_DIR="$REPO/bench/results"
 DATE=$(date +%F)
 INSTALL=1
@@ -45,6 +49,7 @@ for arg in "$@"; do
     --workloads=*) WORKLOADS=${arg#*=} ;;
     --duration=*) DURATION=${arg#*=} ;;
     --idle_connections=*) IDLE_CONNECTIONS=${arg#*=} ;;
+    --overload_rate=*) OVERLOAD_RATE=${arg#*=} ;;
     --out=*) OUT_DIR=${arg#*=} ;;
     --date=*) DATE=${arg#*=} ;;
     --no-install) INSTALL=0 ;;
@@ -212,9 +217,14 @@ write_config() {
   case "$name" in
     chatd)
       cat >"$CONF_DIR/chatd.conf" <<EOF
-# chatd takes flags, not a config file; the command line used:
+# chatd takes flags, not a config file; the command line used for every
+# workload but overload (limits off):
 chatd --threads=2 --max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 \\
       --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port
+# for overload (every limit at its default: --max_msgs_per_sec=20
+# --max_burst=50 --max_output_bytes=1048576 --join_timeout_s=10,
+# --max_connections = open-file limit - 64):
+chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port
 # (open-file soft limit raised to the hard limit, $FD_HARD, before exec)
 EOF
       ;;
@@ -356,8 +366,11 @@ start_server() {
   case "$name" in
     chatd)
       rm -f "$dir/port"
-      (ulimit -n "$FD_HARD" && exec "$CHATD" --threads=2 --max_msgs_per_sec=0 \
-        --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000 \
+      # overload is the one workload with chatd's default limits on.
+      local limits="--max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000"
+      [ "$workload" = overload ] && limits=""
+      # shellcheck disable=SC2086
+      (ulimit -n "$FD_HARD" && exec "$CHATD" --threads=2 $limits \
         --bind=127.0.0.1 --port=0 --port_file="$dir/port") >"$server_log" 2>&1 &
       ;;
     redis)
@@ -416,6 +429,13 @@ workload_args() {
     # client and server together fills both cores of a 2-core machine, so
     # latency there is queueing; this one shows latency below saturation.
     crowd1k) echo "--connections=10000 --groups=100 --rate=1000 --duration=$DURATION --payload_bytes=64" ;;
+    # The crowd shape at 3x its rate, 6,000 messages/s (594,000 deliveries/s
+    # offered; --overload_rate): crowd already fills this machine's cores,
+    # so this is past saturation. chatd runs with its default limits (see
+    # start_server). What is offered beyond capacity queues up, so the
+    # drain is longer (drain_timeout_of), and sending is bounded too: a
+    # loadgen that falls behind its schedule goes on queueing what is due.
+    overload) echo "--connections=10000 --groups=100 --rate=$OVERLOAD_RATE --duration=$DURATION --payload_bytes=64 --send_timeout=$((${DURATION%.*} + 30))" ;;
     # 5,000 in one group, 50 senders at 1 message/s each: 250,000
     # deliveries/s.
     bigroom) echo "--connections=5000 --groups=1 --senders=50 --rate=50 --duration=$DURATION --payload_bytes=64" ;;
@@ -429,7 +449,20 @@ workload_args() {
 }
 connections_of() { workload_args "$1" | sed -E 's/.*--connections=([0-9]+).*/\1/'; }
 
-COMMON_ARGS="--source_ips=16 --connect_timeout=30 --settle_timeout=30 --drain_timeout=15 --json"
+COMMON_ARGS="--source_ips=16 --connect_timeout=30 --settle_timeout=30 --json"
+# Seconds loadgen waits after sending for the deliveries still due. Past
+# capacity, what the server could not keep up with is still queued when
+# sending stops (offered at 3x capacity, two durations' worth of work, more
+# for a slower server): in overload 6 x --duration, at least 30.
+DRAIN_TIMEOUT=15
+OVERLOAD_DRAIN_TIMEOUT=$((6 * ${DURATION%.*}))
+[ "$OVERLOAD_DRAIN_TIMEOUT" -lt 30 ] && OVERLOAD_DRAIN_TIMEOUT=30
+drain_timeout_of() {
+  case "$1" in
+    overload) echo "$OVERLOAD_DRAIN_TIMEOUT" ;;
+    *) echo "$DRAIN_TIMEOUT" ;;
+  esac
+}
 
 JSONL="$WORK/results.jsonl"
 : >"$JSONL"
@@ -493,8 +526,9 @@ run_one() {
   local note=${3:-} rc="" crashed=false baseline=0 timed_out=false
   local lg_out="$dir/$workload.loadgen.json" lg_err="$dir/$workload.loadgen.log"
   local quiet other_cpu=null loadgen_cpu=null server_cpu_total=null run_seconds=null
-  local args
-  args="$(workload_args "$workload") $(connect_args_of "$name") $COMMON_ARGS"
+  local args drain
+  drain=$(drain_timeout_of "$workload")
+  args="$(workload_args "$workload") $(connect_args_of "$name") $COMMON_ARGS --drain_timeout=$drain"
   mkdir -p "$dir"
   if ! quiet=$(wait_quiet); then
     note="machine not quiet before the run: other processes used $quiet cores"
@@ -512,8 +546,11 @@ run_one() {
     local cap proto b0 b1 s0 s1 c0 c1 t0 t1
     proto=$(protocol_of "$name")
     # Upper bound of loadgen's own phases (connect: 2 x connect_timeout +
-    # 10, settle 30, send, drain 15) plus a margin.
-    cap=$((70 + 30 + ${DURATION%.*} + 15 + 30))
+    # 10, settle 30, send (overload: its --send_timeout), drain) plus a
+    # margin.
+    local send=${DURATION%.*}
+    [ "$workload" = overload ] && send=$((send + 30))
+    cap=$((70 + 30 + send + drain + 30))
     log "$name / $workload: loadgen $args (at most ${cap}s)"
     children_seconds
     c0=$CHILD_SECONDS
@@ -603,7 +640,7 @@ INFO="$WORK/info.tsv"
   printf 'version_inspircd\t%s\n' "$(inspircd --version 2>/dev/null | head -1)"
   printf 'version_ngircd\t%s\n' "$(ngircd --version 2>/dev/null | head -1)"
   printf 'duration\t%s\n' "$DURATION"
-  printf 'common_args\t%s\n' "$COMMON_ARGS"
+  printf 'common_args\t%s\n' "$COMMON_ARGS --drain_timeout=$DRAIN_TIMEOUT (overload: --drain_timeout=$OVERLOAD_DRAIN_TIMEOUT)"
 } >"$INFO"
 
 # ---------------------------------------------------------------------------
@@ -615,7 +652,7 @@ for s in "${SERVER_LIST[@]}"; do
   case "$s" in chatd | redis | nats | inspircd | ngircd) ;; *) log "unknown server $s"; exit 2 ;; esac
 done
 for w in "${WORKLOAD_LIST[@]}"; do
-  case "$w" in fanout | crowd | crowd1k | bigroom | bigroom20 | idle) ;; *) log "unknown workload $w"; exit 2 ;; esac
+  case "$w" in fanout | crowd | crowd1k | overload | bigroom | bigroom20 | idle) ;; *) log "unknown workload $w"; exit 2 ;; esac
 done
 
 # A run during which other processes took more than 0.3 of a core on

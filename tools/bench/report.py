@@ -14,8 +14,10 @@ import subprocess
 import sys
 import textwrap
 
-WORKLOADS = ["fanout", "crowd", "crowd1k", "bigroom", "bigroom20", "idle"]
-TRAFFIC_WORKLOADS = ["fanout", "crowd", "crowd1k", "bigroom", "bigroom20"]
+WORKLOADS = ["fanout", "crowd", "crowd1k", "overload", "bigroom",
+             "bigroom20", "idle"]
+TRAFFIC_WORKLOADS = ["fanout", "crowd", "crowd1k", "overload", "bigroom",
+                     "bigroom20"]
 WORKLOAD_TEXT = {
     "fanout": "1,000 connections, 50 groups of 20, all sending closed-loop "
               "(window 16), 64-byte payloads",
@@ -23,6 +25,13 @@ WORKLOAD_TEXT = {
              "total, 64-byte payloads",
     "crowd1k": "as crowd at half the rate, 1,000 messages/s in total: "
                "latency below saturation",
+    "overload": "as crowd at a higher rate (by default three times it, "
+                "6,000 messages/s in total = 594,000 deliveries/s offered; "
+                "the rate of a run is in its `loadgen_args`), chatd with "
+                "its default limits "
+                "(20 messages/s per member, burst 50, 1 MiB of output per "
+                "client) instead of limits off; peers as in every other "
+                "workload; a longer drain",
     "bigroom": "5,000 connections in one group, 50 senders at 1 message/s "
                "(250,000 deliveries/s), 64-byte payloads",
     "bigroom20": "as bigroom at 20 messages/s (100,000 deliveries/s): "
@@ -173,6 +182,41 @@ def traffic_table(runs, servers):
                 f"{r.get('server_cpu_seconds', 0):.2f} | "
                 f"{fmt_int(r.get('deliveries_per_server_cpu_sec', 0))} | "
                 f"{r.get('server_peak_rss_kb', 0) / 1024:.1f} | {other} |")
+    return "\n".join(rows)
+
+
+def overload_table(runs, servers):
+    """Server memory and delivery under overload: is RSS flat?"""
+    rows = [
+        "| server | RSS before MiB | peak RSS MiB | VmHWM MiB | RSS at end "
+        "MiB | peak RSS in crowd MiB | delivered / expected | not delivered "
+        "| disconnected | send / drain s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for server in servers:
+        run = find(runs, server, "overload")
+        if run is None:
+            continue
+        r = run.get("result")
+        if r is None:
+            rows.append(f"| {server} |" + " – |" * 8 + " – (no result) |")
+            continue
+        crowd = find(runs, server, "crowd")
+        crowd_r = crowd.get("result") if crowd else None
+        crowd_peak = (f"{crowd_r.get('server_peak_rss_kb', 0) / 1024:.1f}"
+                      if crowd_r else "–")
+        drain = f"{r['drain_seconds']:.1f}"
+        if r["drain_timed_out"]:
+            drain += " (timed out)"
+        rows.append(
+            f"| {server} | "
+            f"{(run.get('server_baseline_rss_kb') or 0) / 1024:.1f} | "
+            f"{r.get('server_peak_rss_kb', 0) / 1024:.1f} | "
+            f"{r.get('server_hwm_kb', 0) / 1024:.1f} | "
+            f"{r.get('server_rss_kb', 0) / 1024:.1f} | {crowd_peak} | "
+            f"{fmt_int(r['delivered'])} / {fmt_int(r['expected'])} | "
+            f"{fmt_int(r['lost'])} | {fmt_int(r['disconnected'])} | "
+            f"{r['send_seconds']:.1f} / {drain} |")
     return "\n".join(rows)
 
 
@@ -458,6 +502,30 @@ def main():
                "that processes other than the server and loadgen used "
                "during the run (the machine is shared), in cores; each "
                "run first waits (up to 30 s) for it to drop below 0.3.\n")
+    if any(r["workload"] == "overload" for r in runs):
+        out.append("### Overload\n")
+        out.append(overload_table(runs, servers))
+        rates = sorted({fmt_int(r["result"]["rate"]) for r in runs
+                        if r["workload"] == "overload" and r.get("result")})
+        out.append("\nThe crowd shape offered at "
+                   f"{' / '.join(rates) or '–'} messages/s in total. "
+                   "*expected* counts every message loadgen queued to a "
+                   "sender's socket (it never drops one: what the socket "
+                   "does not take waits in loadgen and is written later) "
+                   "times the other members of its group, so *not "
+                   "delivered* is whatever had not arrived when the drain "
+                   "ended: lost, dropped with a client the server "
+                   "disconnected (`ERROR too slow`, counted under "
+                   "disconnected and server error lines), or still queued "
+                   "when the drain timed out. Latency counts from the "
+                   "scheduled send time, so it includes the time a message "
+                   "waited behind the backlog. RSS before is the fresh "
+                   "server's; peak RSS is the largest 100 ms sample over "
+                   "the whole run; VmHWM is the kernel's exact high-water "
+                   "mark over the server's life; RSS at end is after the "
+                   "drain, before the clients disconnect. RSS does not "
+                   "include the kernel's socket buffers, where input the "
+                   "server has not read yet waits.\n")
     out.append("### Idle connections\n")
     out.append(idle_table(runs, servers))
     out.append("\nRSS per connection = (peak RSS with the connections "
