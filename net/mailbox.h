@@ -19,7 +19,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <utility>
 
 #include "net/event_fd.h"
@@ -36,8 +35,7 @@ class Mailbox {
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
-  // Any thread. Lock-free: a node (from this thread's cache of recycled
-  // nodes, or one allocation), two atomic read-modify-writes
+  // Any thread. Lock-free: one allocation, two atomic read-modify-writes
   // (a third for the one post that wakes the consumer), and an eventfd
   // write only if the consumer has not been signalled yet. Returns the
   // depth right after this post, this one included.
@@ -80,60 +78,6 @@ class Mailbox {
     T value;
   };
 
-  // Node memory is recycled per thread: a node freed by a consumer waits in
-  // that thread's cache for the thread's own next posts. Workers post to
-  // each other, so nodes circulate between their caches instead of through
-  // malloc, whose cross-thread frees are its slow path (about 17% of a
-  // worker's CPU went to malloc and free in the fanout benchmark). A cache
-  // holds at most kCachedNodes; beyond that, and when empty, it falls back
-  // to operator new and delete.
-  static constexpr size_t kCachedNodes = 4096;
-  class NodeCache {
-   public:
-    NodeCache() = default;
-    ~NodeCache() {
-      while (free_ != nullptr) {
-        Block* next = free_->next;
-        ::operator delete(free_);
-        free_ = next;
-      }
-    }
-    NodeCache(const NodeCache&) = delete;
-    NodeCache& operator=(const NodeCache&) = delete;
-
-    void* Take() {
-      if (free_ == nullptr) return ::operator new(sizeof(Node));
-      Block* block = free_;
-      free_ = block->next;
-      --size_;
-      return block;
-    }
-    void Give(void* memory) {
-      if (size_ == kCachedNodes) {
-        ::operator delete(memory);
-        return;
-      }
-      free_ = new (memory) Block{free_};
-      ++size_;
-    }
-
-   private:
-    struct Block {
-      Block* next;
-    };
-    static_assert(sizeof(Block) <= sizeof(Node), "a node must hold a Block");
-    Block* free_ = nullptr;
-    size_t size_ = 0;
-  };
-  static Node* NewNode(T value) {
-    return new (cache_.Take()) Node(std::move(value));
-  }
-  static void FreeNode(Node* node) {
-    node->~Node();
-    cache_.Give(node);
-  }
-  static thread_local NodeCache cache_;
-
   void Signal();
   // Disarms the mailbox; true for the one caller that found it armed.
   bool TakeArmed() {
@@ -163,19 +107,16 @@ class Mailbox {
 };
 
 template <typename T>
-thread_local typename Mailbox<T>::NodeCache Mailbox<T>::cache_;
-
-template <typename T>
 Mailbox<T>::~Mailbox() {
   T discard;
   while (Pop(&discard)) {
   }
-  if (tail_ != &stub_) FreeNode(tail_);
+  if (tail_ != &stub_) delete tail_;
 }
 
 template <typename T>
 size_t Mailbox<T>::Post(T value) {
-  Node* node = NewNode(std::move(value));
+  Node* node = new Node(std::move(value));
   Node* prev = head_.exchange(node, std::memory_order_acq_rel);
   // Release: the consumer's acquire load of `next` then sees node->value.
   prev->next.store(node, std::memory_order_release);
@@ -198,7 +139,7 @@ bool Mailbox<T>::Pop(T* out) {
   if (next == nullptr) return false;
   *out = std::move(next->value);
   tail_ = next;
-  if (tail != &stub_) FreeNode(tail);
+  if (tail != &stub_) delete tail;
   return true;
 }
 
