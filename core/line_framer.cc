@@ -20,13 +20,13 @@ bool LineFramer::CannotFit(absl::string_view unterminated) const {
   return true;
 }
 
-void LineFramer::ReleasePartial() {
+void LineFramer::ReleaseBuffer() {
   // Keep a small buffer for the common split line; free a large one.
   constexpr size_t kKeepCapacity = 256;
-  if (partial_.capacity() > kKeepCapacity) {
-    std::string().swap(partial_);
+  if (buffer_.capacity() > kKeepCapacity) {
+    std::string().swap(buffer_);
   } else {
-    partial_.clear();
+    buffer_.clear();
   }
 }
 

@@ -14,7 +14,9 @@
 #ifndef CHATD_CORE_LINE_FRAMER_H_
 #define CHATD_CORE_LINE_FRAMER_H_
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -59,9 +61,9 @@ class LineFramer {
 
   // Whether a line is held. Only a held framer copies complete lines: the
   // rest of the chunk after the held line, once per hold.
-  bool holding() const { return !held_.empty(); }
-  // Bytes waiting: an unterminated line from earlier chunks, and held input.
-  size_t buffered_bytes() const { return partial_.size() + held_.size(); }
+  bool holding() const { return holding_; }
+  // Bytes waiting: an unterminated line from earlier chunks, or held input.
+  size_t buffered_bytes() const { return buffer_.size(); }
 
  private:
   template <typename OnLine>
@@ -75,20 +77,23 @@ class LineFramer {
   static absl::string_view StripCr(absl::string_view line);
   // True when an unterminated line is already certain to be too long.
   bool CannotFit(absl::string_view unterminated) const;
-  // Drops the partial-line storage once used, so idle sessions stay small.
-  void ReleasePartial();
+  // Empties the buffer, freeing a large one, so idle sessions stay small.
+  void ReleaseBuffer();
 
-  const size_t max_line_bytes_;
-  std::string partial_;
-  // Input from the held line on, not yet framed. partial_ is empty while
-  // this is not: the held input begins at a line's start.
-  std::string held_;
+  // 32 bits, so that the flag and the limit share a word: a framer per
+  // connection, kept small.
+  const uint32_t max_line_bytes_;
+  // Whether buffer_ holds held input (from a line's start) rather than an
+  // unterminated line: the two never wait at once, since a hold happens
+  // only at a complete line.
+  bool holding_ = false;
+  std::string buffer_;
 };
 
 template <typename OnLine>
 LineFramer::Result LineFramer::Feed(absl::string_view chunk, OnLine&& on_line) {
-  if (holding()) {
-    held_.append(chunk.data(), chunk.size());
+  if (holding_) {
+    buffer_.append(chunk.data(), chunk.size());
     return Resume(on_line);
   }
   return Frame(chunk, on_line);
@@ -96,9 +101,11 @@ LineFramer::Result LineFramer::Feed(absl::string_view chunk, OnLine&& on_line) {
 
 template <typename OnLine>
 LineFramer::Result LineFramer::Resume(OnLine&& on_line) {
-  // Frame() may hold again, refilling held_ from a view of `input`.
-  const std::string input = std::move(held_);
-  held_.clear();
+  if (!holding_) return Result::kOk;
+  // Frame() may hold again, refilling buffer_ from a view of `input`.
+  const std::string input = std::move(buffer_);
+  buffer_.clear();
+  holding_ = false;
   return Frame(input, on_line);
 }
 
@@ -106,24 +113,22 @@ template <typename OnLine>
 LineFramer::Result LineFramer::Frame(absl::string_view chunk,
                                      OnLine&& on_line) {
   size_t pos = 0;
-  if (!partial_.empty()) {
+  if (!buffer_.empty()) {  // An unterminated line from earlier chunks.
     const size_t newline = chunk.find('\n');
     if (newline == absl::string_view::npos) {
-      partial_.append(chunk.data(), chunk.size());
-      return CannotFit(partial_) ? Result::kLineTooLong : Result::kOk;
+      buffer_.append(chunk.data(), chunk.size());
+      return CannotFit(buffer_) ? Result::kLineTooLong : Result::kOk;
     }
-    partial_.append(chunk.data(), newline);
-    if (!Fits(partial_)) return Result::kLineTooLong;
-    const Verdict verdict = ToVerdict(on_line(StripCr(partial_)));
+    buffer_.append(chunk.data(), newline);
+    if (!Fits(buffer_)) return Result::kLineTooLong;
+    const Verdict verdict = ToVerdict(on_line(StripCr(buffer_)));
     if (verdict == Verdict::kHold) {
       // The line as it came ("\r" kept), then its "\n" and the rest.
-      held_.reserve(partial_.size() + chunk.size() - newline);
-      held_.assign(partial_);
-      held_.append(chunk.data() + newline, chunk.size() - newline);
-      ReleasePartial();
+      buffer_.append(chunk.data() + newline, chunk.size() - newline);
+      holding_ = true;
       return Result::kHeld;
     }
-    ReleasePartial();
+    ReleaseBuffer();
     if (verdict == Verdict::kStop) return Result::kStopped;
     pos = newline + 1;
   }
@@ -136,7 +141,8 @@ LineFramer::Result LineFramer::Frame(absl::string_view chunk,
     if (!Fits(line)) return Result::kLineTooLong;
     const Verdict verdict = ToVerdict(on_line(StripCr(line)));
     if (verdict == Verdict::kHold) {
-      held_.assign(chunk.data() + start, chunk.size() - start);
+      buffer_.assign(chunk.data() + start, chunk.size() - start);
+      holding_ = true;
       return Result::kHeld;
     }
     if (verdict == Verdict::kStop) return Result::kStopped;
@@ -144,7 +150,7 @@ LineFramer::Result LineFramer::Frame(absl::string_view chunk,
   const absl::string_view tail = chunk.substr(pos);
   if (tail.empty()) return Result::kOk;
   if (CannotFit(tail)) return Result::kLineTooLong;
-  partial_.assign(tail.data(), tail.size());
+  buffer_.assign(tail.data(), tail.size());
   return Result::kOk;
 }
 

@@ -408,7 +408,8 @@ using Verdict = LineFramer::Verdict;
 
 // Takes lines while it has tokens; holds the rest.
 struct TokenTaker {
-  int tokens = 0;
+  explicit TokenTaker(int initial) : tokens(initial) {}
+  int tokens;
   std::vector<std::string> lines;
   Verdict operator()(absl::string_view line) {
     if (tokens == 0) return Verdict::kHold;
@@ -420,7 +421,7 @@ struct TokenTaker {
 
 TEST(LineFramerHoldTest, HeldLineAndTheRestWaitForResume) {
   LineFramer framer(100);
-  TokenTaker taker{2};
+  TokenTaker taker(2);
   EXPECT_EQ(framer.Feed("one\ntwo\nthree\r\nfour\nfi", std::ref(taker)),
             Result::kHeld);
   EXPECT_THAT(taker.lines, ElementsAre("one", "two"));
@@ -442,7 +443,7 @@ TEST(LineFramerHoldTest, HeldLineAndTheRestWaitForResume) {
 
 TEST(LineFramerHoldTest, HoldOnLineCompletedFromPartialKeepsItWhole) {
   LineFramer framer(100);
-  TokenTaker taker{0};
+  TokenTaker taker(0);
   EXPECT_EQ(framer.Feed("hel", std::ref(taker)), Result::kOk);
   EXPECT_EQ(framer.Feed("lo\r\nnext\n", std::ref(taker)), Result::kHeld);
   EXPECT_EQ(framer.buffered_bytes(), std::string("hello\r\nnext\n").size());
@@ -454,7 +455,7 @@ TEST(LineFramerHoldTest, HoldOnLineCompletedFromPartialKeepsItWhole) {
 
 TEST(LineFramerHoldTest, InputFedWhileHoldingQueuesBehindTheHeldLine) {
   LineFramer framer(100);
-  TokenTaker taker{0};
+  TokenTaker taker(0);
   EXPECT_EQ(framer.Feed("a\nb", std::ref(taker)), Result::kHeld);
   EXPECT_EQ(framer.Feed("\nc\n", std::ref(taker)), Result::kHeld);
   taker.tokens = 3;
@@ -467,7 +468,7 @@ TEST(LineFramerHoldTest, InputFedWhileHoldingQueuesBehindTheHeldLine) {
 
 TEST(LineFramerHoldTest, OverlongLineBehindAHoldIsFoundOnResume) {
   LineFramer framer(4);
-  TokenTaker taker{0};
+  TokenTaker taker(0);
   EXPECT_EQ(framer.Feed("ok\ntoolong\n", std::ref(taker)), Result::kHeld);
   taker.tokens = 5;
   EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kLineTooLong);
@@ -476,7 +477,7 @@ TEST(LineFramerHoldTest, OverlongLineBehindAHoldIsFoundOnResume) {
 
 TEST(LineFramerHoldTest, ResumeWithNothingHeldIsHarmless) {
   LineFramer framer(10);
-  TokenTaker taker{1};
+  TokenTaker taker(1);
   EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kOk);
   EXPECT_THAT(taker.lines, ElementsAre());
 }

@@ -7,6 +7,12 @@
 #include <limits>
 
 namespace chatd {
+namespace {
+
+// Heap slots kept however empty the heap gets.
+constexpr size_t kKeepCapacity = 1024;
+
+}  // namespace
 
 Timer::~Timer() {
   if (queue_ != nullptr) queue_->Disarm(this);
@@ -26,9 +32,10 @@ void TimerQueue::Arm(Timer* timer, absl::Time deadline) {
   }
   CHECK(timer->queue_ == nullptr || timer->queue_ == this)
       << "timer armed in another queue";
+  const int64_t deadline_ns = absl::ToUnixNanos(deadline);
   if (timer->queue_ == this) {
-    const bool earlier = deadline < timer->deadline_;
-    timer->deadline_ = deadline;
+    const bool earlier = deadline_ns < timer->deadline_ns_;
+    timer->deadline_ns_ = deadline_ns;
     if (earlier) {
       SiftUp(timer->slot_);
     } else {
@@ -36,10 +43,11 @@ void TimerQueue::Arm(Timer* timer, absl::Time deadline) {
     }
     return;
   }
+  CHECK_LT(heap_.size(), size_t{Timer::kNoSlot}) << "too many timers";
   timer->queue_ = this;
-  timer->deadline_ = deadline;
+  timer->deadline_ns_ = deadline_ns;
   heap_.push_back(timer);
-  timer->slot_ = heap_.size() - 1;
+  timer->slot_ = static_cast<uint32_t>(heap_.size() - 1);
   SiftUp(timer->slot_);
 }
 
@@ -50,7 +58,7 @@ void TimerQueue::Disarm(Timer* timer) {
 
 int TimerQueue::TimeoutMs(absl::Time now, int cap_ms) const {
   if (heap_.empty()) return cap_ms;
-  const absl::Duration wait = heap_.front()->deadline_ - now;
+  const absl::Duration wait = heap_.front()->deadline() - now;
   if (wait <= absl::ZeroDuration()) return 0;
   const int64_t ms =
       absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1)));
@@ -60,9 +68,10 @@ int TimerQueue::TimeoutMs(absl::Time now, int cap_ms) const {
 }
 
 void TimerQueue::RunDue(absl::Time now) {
+  const int64_t now_ns = absl::ToUnixNanos(now);
   for (size_t budget = heap_.size(); budget > 0 && !heap_.empty(); --budget) {
     Timer* timer = heap_.front();
-    if (timer->deadline_ > now) return;
+    if (timer->deadline_ns_ > now_ns) return;
     Remove(timer);
     timer->handler_->OnTimer();
   }
@@ -70,14 +79,14 @@ void TimerQueue::RunDue(absl::Time now) {
 
 void TimerQueue::Place(Timer* timer, size_t slot) {
   heap_[slot] = timer;
-  timer->slot_ = slot;
+  timer->slot_ = static_cast<uint32_t>(slot);
 }
 
 void TimerQueue::SiftUp(size_t slot) {
   Timer* const timer = heap_[slot];
   while (slot > 0) {
     const size_t parent = (slot - 1) / 2;
-    if (heap_[parent]->deadline_ <= timer->deadline_) break;
+    if (heap_[parent]->deadline_ns_ <= timer->deadline_ns_) break;
     Place(heap_[parent], slot);
     slot = parent;
   }
@@ -91,10 +100,10 @@ void TimerQueue::SiftDown(size_t slot) {
     size_t child = 2 * slot + 1;
     if (child >= n) break;
     if (child + 1 < n &&
-        heap_[child + 1]->deadline_ < heap_[child]->deadline_) {
+        heap_[child + 1]->deadline_ns_ < heap_[child]->deadline_ns_) {
       ++child;
     }
-    if (timer->deadline_ <= heap_[child]->deadline_) break;
+    if (timer->deadline_ns_ <= heap_[child]->deadline_ns_) break;
     Place(heap_[child], slot);
     slot = child;
   }
@@ -108,6 +117,11 @@ void TimerQueue::Remove(Timer* timer) {
   heap_.pop_back();
   timer->queue_ = nullptr;
   timer->slot_ = Timer::kNoSlot;
+  // A burst of connections arms a timer each until they join; give the
+  // heap's memory back once the burst is over.
+  if (heap_.capacity() > kKeepCapacity && heap_.size() < heap_.capacity() / 4) {
+    heap_.shrink_to_fit();
+  }
   if (last == timer) return;
   Place(last, slot);
   // The moved timer may belong above or below its new slot.

@@ -13,6 +13,7 @@
 #define CHATD_NET_TIMER_QUEUE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -42,16 +43,18 @@ class Timer {
 
   bool armed() const { return queue_ != nullptr; }
   // Meaningful only while armed.
-  absl::Time deadline() const { return deadline_; }
+  absl::Time deadline() const { return absl::FromUnixNanos(deadline_ns_); }
 
  private:
   friend class TimerQueue;
-  static constexpr size_t kNoSlot = static_cast<size_t>(-1);
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
 
+  // Every connection has a Timer, so it is kept to 32 bytes: nanoseconds
+  // since the epoch (good until 2262) and a 32-bit heap slot.
   Handler* const handler_;
   TimerQueue* queue_ = nullptr;  // Set while armed.
-  size_t slot_ = kNoSlot;        // Index in the queue's heap while armed.
-  absl::Time deadline_;
+  int64_t deadline_ns_ = 0;
+  uint32_t slot_ = kNoSlot;  // Index in the queue's heap while armed.
 };
 
 class TimerQueue {

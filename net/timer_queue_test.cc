@@ -16,7 +16,7 @@ const absl::Time kEpoch = absl::FromUnixSeconds(1000);
 absl::Time At(int ms) { return kEpoch + absl::Milliseconds(ms); }
 
 // Records the order in which its timer fired.
-class Recorder : public Timer::Handler {
+class Recorder final : public Timer::Handler {
  public:
   Recorder(int id, std::vector<int>* fired) : id_(id), fired_(fired) {}
   void OnTimer() override {

@@ -24,9 +24,8 @@ ClientConnection::ClientConnection(Worker* worker, int fd, uint32_t peer_ip,
     : worker_(worker),
       fd_(fd),
       peer_ip_(peer_ip),
-      admitted_(admitted),
-      accepted_at_(worker->now()),
-      session_(&worker->shard(), this, worker->options().session) {}
+      session_(&worker->shard(), this, worker->options().session),
+      admitted_(admitted) {}
 
 ClientConnection::~ClientConnection() {
   SetThrottled(false);
@@ -38,7 +37,11 @@ void ClientConnection::Open() {
   SetNoDelay(fd_);
   interest_ = EPOLLIN;
   worker_->loop().Add(fd_, interest_, this);
-  ArmTimer();
+  // The join deadline: the one deadline of an unjoined connection.
+  const absl::Duration join_timeout = worker_->options().join_timeout;
+  if (join_timeout > absl::ZeroDuration()) {
+    worker_->loop().timers().Arm(&timer_, worker_->now() + join_timeout);
+  }
 }
 
 void ClientConnection::CloseWith(PayloadRef line) {
@@ -151,7 +154,7 @@ void ClientConnection::AfterInput(Session::InputState state) {
         SetThrottled(false);
         UpdateInterest();
       }
-      // Only the join timeout can be armed here; joining disarms it.
+      // Only the join deadline can be armed here; joining disarms it.
       if (timer_.armed()) ArmTimer();
       return;
   }
@@ -194,46 +197,32 @@ void ClientConnection::ReleaseInput() {
 }
 
 void ClientConnection::OnTimer() {
-  const absl::Time now = worker_->now();
   switch (state_) {
     case State::kRetired:
       return;
-    case State::kDraining:
-      if (now >= drain_deadline_) {
-        Retire();
-        return;
-      }
-      break;
-    case State::kOpen: {
-      const absl::Duration join_timeout = worker_->options().join_timeout;
-      if (!session_.joined() && join_timeout > absl::ZeroDuration() &&
-          now >= accepted_at_ + join_timeout) {
+    case State::kDraining:  // The drain limit, the only deadline left.
+      Retire();
+      return;
+    case State::kOpen:
+      if (!session_.joined()) {
         VLOG(1) << "fd " << fd_ << ": no JOIN in time";
         CloseWith(FormatError(kErrorJoinTimeout));
         return;
       }
       ServeHeldLines();
-      if (retired()) return;
-      break;
-    }
+      if (!retired()) ArmTimer();
+      return;
   }
-  ArmTimer();
 }
 
 void ClientConnection::ArmTimer() {
-  absl::Time deadline = absl::InfiniteFuture();
-  if (state_ == State::kDraining) {
-    deadline = drain_deadline_;
-  } else if (state_ == State::kOpen) {
-    const absl::Duration join_timeout = worker_->options().join_timeout;
-    if (!session_.joined() && join_timeout > absl::ZeroDuration()) {
-      deadline = accepted_at_ + join_timeout;
-    }
-    if (throttled_ && !input_held_) {
-      deadline = std::min(deadline, session_.resume_at());
-    }
-  }
-  worker_->loop().timers().Arm(&timer_, deadline);
+  // An unjoined connection keeps the join deadline Open() armed, and a
+  // draining one the limit Drain() armed; a joined one waits for its next
+  // token while throttled, unless the worker holds its input.
+  if (state_ != State::kOpen || !session_.joined()) return;
+  worker_->loop().timers().Arm(&timer_, throttled_ && !input_held_
+                                            ? session_.resume_at()
+                                            : absl::InfiniteFuture());
 }
 
 void ClientConnection::Flush() {
@@ -275,8 +264,8 @@ void ClientConnection::Drain() {
   state_ = State::kDraining;
   SetThrottled(false);
   session_.End();
-  drain_deadline_ = worker_->now() + worker_->options().drain_timeout;
-  ArmTimer();
+  worker_->loop().timers().Arm(
+      &timer_, worker_->now() + worker_->options().drain_timeout);
   QueueFlush();
 }
 

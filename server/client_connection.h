@@ -16,8 +16,9 @@
 // input back because a mailbox it posts to is full. Either way the socket is
 // simply not read, so the client's writes back up in the kernel.
 //
-// Each connection has one Timer, armed for the earliest of its deadlines:
-// the join timeout, the next token while throttled, the drain limit.
+// Each connection has one Timer, armed for the deadline its state has: the
+// join timeout while unjoined, the next token while throttled, the drain
+// limit while draining. The timer holds the deadline; nothing else does.
 #ifndef CHATD_SERVER_CLIENT_CONNECTION_H_
 #define CHATD_SERVER_CLIENT_CONNECTION_H_
 
@@ -71,7 +72,7 @@ class ClientConnection final : public EventLoop::Handler,
   bool admitted() const { return admitted_; }
 
  private:
-  enum class State { kOpen, kDraining, kRetired };
+  enum class State : uint8_t { kOpen, kDraining, kRetired };
 
   void Read();
   // Acts on what the session says after taking input.
@@ -82,7 +83,8 @@ class ClientConnection final : public EventLoop::Handler,
   // Waits for the worker's input hold to end.
   void HoldInput();
   void OnTimer() override;
-  // Arms the timer for the earliest deadline that applies now.
+  // Re-arms the timer of a joined connection for its next token, or
+  // disarms it (see the class comment).
   void ArmTimer();
   void QueueFlush();
   // The session is over: stop serving input, flush, then close.
@@ -99,11 +101,10 @@ class ClientConnection final : public EventLoop::Handler,
   Worker* const worker_;
   const int fd_;
   const uint32_t peer_ip_;
-  const bool admitted_;
-  const absl::Time accepted_at_;
   Session session_;
   OutputQueue output_;
   Timer timer_{this};
+  const bool admitted_;  // Beside the flags: one padded word for them all.
   State state_ = State::kOpen;
   uint32_t interest_ = 0;  // The epoll mask registered for fd_.
   bool queued_for_flush_ = false;
@@ -111,7 +112,6 @@ class ClientConnection final : public EventLoop::Handler,
   bool write_shut_ = false;
   bool throttled_ = false;   // The session holds lines for want of tokens.
   bool input_held_ = false;  // On the worker's list of held readers.
-  absl::Time drain_deadline_;
 };
 
 }  // namespace chatd
