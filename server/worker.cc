@@ -185,13 +185,12 @@ void Worker::ReleaseInputIfDrained() {
   if (!congested_.empty()) return;
   WorkerStats::Add(stats_.input_paused, int64_t{-1});
   VLOG(1) << "worker " << index_ << ": input released";
-  // Releasing may retire a connection (its held /quit), which calls
-  // ForgetHeld on the list we walk: walk a copy.
+  // A released connection's held lines may fill a mailbox again, and the
+  // connections after it then go back on held_readers_: walk a copy.
+  // Skip any that a release earlier in the walk retired (ForgetHeld).
   std::vector<ClientConnection*> held;
   held.swap(held_readers_);
   for (ClientConnection* connection : held) {
-    // A connection released earlier in this walk may have retired another
-    // (a leave does not, but keep the walk safe): skip what is not held.
     if (connection->input_held()) connection->ReleaseInput();
   }
 }
