@@ -64,37 +64,37 @@ ChatInput ParseChatLine(absl::string_view line) {
 }
 
 PayloadRef FormatMessage(absl::string_view name, absl::string_view text) {
-  return Payload::Concat({name, ": ", text, "\n"});
+  return Payload::Line({name, ": ", text});
 }
 
 PayloadRef FormatWelcome(absl::string_view group, absl::string_view name,
                          size_t online) {
-  return Payload::Copy(absl::StrCat("* you joined ", group, " as ", name, " (",
-                                    online, " online)\n"));
+  return Payload::Line({absl::StrCat("* you joined ", group, " as ", name, " (",
+                                     online, " online)")});
 }
 
 PayloadRef FormatJoined(absl::string_view name) {
-  return Payload::Concat({"* ", name, " has joined\n"});
+  return Payload::Line({"* ", name, " has joined"});
 }
 
 PayloadRef FormatLeft(absl::string_view name) {
-  return Payload::Concat({"* ", name, " has left\n"});
+  return Payload::Line({"* ", name, " has left"});
 }
 
 PayloadRef FormatWho(absl::string_view group,
                      const std::vector<absl::string_view>& names) {
-  return Payload::Copy(absl::StrCat("* online in ", group, ": ",
-                                    absl::StrJoin(names, ", "), "\n"));
+  return Payload::Line(
+      {absl::StrCat("* online in ", group, ": ", absl::StrJoin(names, ", "))});
 }
 
-PayloadRef FormatBye() { return Payload::Copy("* bye\n"); }
+PayloadRef FormatBye() { return Payload::Line({"* bye"}); }
 
 PayloadRef FormatShuttingDown() {
-  return Payload::Copy("* server shutting down\n");
+  return Payload::Line({"* server shutting down"});
 }
 
 PayloadRef FormatError(absl::string_view reason) {
-  return Payload::Concat({"ERROR ", reason, "\n"});
+  return Payload::Line({"ERROR ", reason});
 }
 
 }  // namespace chatd

@@ -2,8 +2,10 @@
 // server sends. Pure functions, no sockets, no state; the contract they
 // implement is written out in docs/PROTOCOL.md.
 //
-// Every Format* function returns one complete line, "\n" included, as an
-// immutable Payload ready to be queued on any number of connections.
+// Every Format* function returns one complete line as an immutable line
+// Payload (Payload::Line), ready to be queued on any number of connections
+// on either wire: "\n"-terminated on a stream, one text message on a
+// WebSocket.
 #ifndef CHATD_CORE_PROTOCOL_H_
 #define CHATD_CORE_PROTOCOL_H_
 

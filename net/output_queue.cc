@@ -16,8 +16,9 @@ constexpr size_t kKeepCapacity = 64;
 }  // namespace
 
 void OutputQueue::Push(PayloadRef line) {
-  if (line->size() == 0) return;
-  pending_bytes_ += line->size();
+  const size_t size = line->wire(wire_).size();
+  if (size == 0) return;
+  pending_bytes_ += size;
   lines_.push_back(std::move(line));
 }
 
@@ -28,8 +29,9 @@ absl::Status OutputQueue::WriteTo(int fd) {
     size_t bytes = 0;
     for (size_t i = head_; i < lines_.size() && count < kMaxIov; ++i) {
       const size_t skip = i == head_ ? head_offset_ : 0;
-      iov[count].iov_base = const_cast<char*>(lines_[i]->data()) + skip;
-      iov[count].iov_len = lines_[i]->size() - skip;
+      const absl::string_view form = lines_[i]->wire(wire_);
+      iov[count].iov_base = const_cast<char*>(form.data()) + skip;
+      iov[count].iov_len = form.size() - skip;
       bytes += iov[count].iov_len;
       ++count;
     }
@@ -55,9 +57,9 @@ absl::Status OutputQueue::WriteTo(int fd) {
 void OutputQueue::Consume(size_t n) {
   pending_bytes_ -= n;
   while (n > 0) {
-    const size_t left = lines_[head_]->size() - head_offset_;
+    const size_t left = lines_[head_]->wire(wire_).size() - head_offset_;
     if (n < left) {
-      head_offset_ += n;
+      head_offset_ += static_cast<uint32_t>(n);
       return;
     }
     n -= left;
@@ -79,7 +81,7 @@ void OutputQueue::DropUnstarted() {
     Clear();
     return;
   }
-  pending_bytes_ = lines_[head_]->size() - head_offset_;
+  pending_bytes_ = lines_[head_]->wire(wire_).size() - head_offset_;
   lines_.erase(lines_.begin() + static_cast<long>(head_) + 1, lines_.end());
 }
 

@@ -10,6 +10,7 @@
 #define CHATD_NET_OUTPUT_QUEUE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,7 +27,13 @@ class OutputQueue {
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
 
+  // Queues `line` in its form for wire().
   void Push(PayloadRef line);
+
+  // How this connection carries lines; kStream until set. Changed only
+  // while no line payload is queued (at a WebSocket upgrade).
+  Wire wire() const { return wire_; }
+  void set_wire(Wire wire) { wire_ = wire; }
 
   bool empty() const { return pending_bytes_ == 0; }
   // Queued bytes not yet accepted by the kernel.
@@ -49,9 +56,12 @@ class OutputQueue {
   void Consume(size_t n);
 
   std::vector<PayloadRef> lines_;
-  size_t head_ = 0;         // First line not fully written.
-  size_t head_offset_ = 0;  // Bytes of lines_[head_] already written.
+  // 32 bits each, so that wire_ fits beside pending_bytes_ without growing
+  // every connection: a payload is at most 4 GiB, a queue far shorter.
+  uint32_t head_ = 0;         // First line not fully written.
+  uint32_t head_offset_ = 0;  // Bytes of lines_[head_] already written.
   size_t pending_bytes_ = 0;
+  Wire wire_ = Wire::kStream;
 };
 
 }  // namespace chatd

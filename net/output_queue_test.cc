@@ -1,12 +1,11 @@
 #include "net/output_queue.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace chatd {
 namespace {
@@ -44,6 +43,18 @@ TEST_F(OutputQueueTest, WritesEverythingInOrder) {
   EXPECT_EQ(ReadAll(), "a\nb\nc\n");
   // Written payloads are released at once.
   EXPECT_EQ(shared->ref_count_for_testing(), 1);
+}
+
+TEST_F(OutputQueueTest, WebSocketWireSendsTheFramedForm) {
+  OutputQueue q;
+  q.set_wire(Wire::kWebSocket);
+  PayloadRef line = Payload::Line({"bob: yo"});
+  q.Push(Payload::Copy("raw"));  // Not a line: the same on any wire.
+  q.Push(line);
+  EXPECT_EQ(q.pending_bytes(), 3u + 2u + 7u);
+  ASSERT_TRUE(q.WriteTo(fds_[0]).ok());
+  EXPECT_EQ(ReadAll(), std::string("raw\x81\x07"
+                                   "bob: yo"));
 }
 
 TEST_F(OutputQueueTest, PartialWritesResumeMidPayload) {

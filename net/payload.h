@@ -3,6 +3,13 @@
 // recipient's output queue holds a reference to the same bytes, so fanning a
 // message out to N members costs N reference bumps, never N copies.
 //
+// A line is framed once for every wire that carries lines: as "text\n" for
+// a byte stream, and as one WebSocket text message (header, then the text
+// without its "\n"). Both forms share one allocation: the WebSocket header
+// sits right in front of the text, so a broadcast to members on either wire
+// is still one payload, formatted once, with no per-recipient copy. Other
+// payloads (HTTP responses, control frames) are the same bytes on any wire.
+//
 // A Payload is created by one thread, then shared read-only by any number of
 // threads; the last PayloadRef to go frees it. Header and bytes share one
 // allocation.
@@ -21,6 +28,12 @@ namespace chatd {
 
 class PayloadRef;
 
+// How a connection carries lines.
+enum class Wire : uint8_t {
+  kStream,     // A byte stream: each line ends in "\n".
+  kWebSocket,  // One WebSocket text message per line, without the "\n".
+};
+
 class Payload {
  public:
   Payload(const Payload&) = delete;
@@ -29,10 +42,22 @@ class Payload {
   // Returns a payload holding the concatenation of `parts`.
   static PayloadRef Concat(std::initializer_list<absl::string_view> parts);
   static PayloadRef Copy(absl::string_view bytes);
+  // A line: the concatenation of `parts` (which must not contain "\n"),
+  // framed for every Wire.
+  static PayloadRef Line(std::initializer_list<absl::string_view> parts);
 
-  absl::string_view view() const { return absl::string_view(data_, size_); }
-  const char* data() const { return data_; }
+  // The bytes as a stream carries them: for a line, its text and "\n".
+  absl::string_view view() const { return absl::string_view(data(), size_); }
+  const char* data() const { return data_ + stream_offset_; }
   size_t size() const { return size_; }
+
+  // The bytes as `wire` carries them: for a line on kWebSocket, the frame
+  // header and the text; anything else is the same on every wire.
+  absl::string_view wire(Wire wire) const {
+    if (wire == Wire::kStream || ws_size_ == 0) return view();
+    return absl::string_view(data_ + ws_start_, ws_size_);
+  }
+  bool is_line() const { return ws_size_ != 0; }
 
   // For tests and diagnostics only: the count is stale as soon as it is read.
   int32_t ref_count_for_testing() const {
@@ -42,8 +67,10 @@ class Payload {
  private:
   friend class PayloadRef;
 
-  explicit Payload(size_t size) : size_(size) {}
-  static Payload* Allocate(size_t size);
+  Payload(size_t size, uint32_t stream_offset)
+      : size_(size), stream_offset_(stream_offset) {}
+  // Room for `prefix` bytes in front of `size` bytes.
+  static Payload* Allocate(size_t size, size_t prefix = 0);
 
   // Relaxed: taking a new reference needs no ordering, the caller already
   // holds one.
@@ -54,7 +81,17 @@ class Payload {
 
   std::atomic<int32_t> refs_{1};
   const uint32_t size_;
-  char data_[];  // size_ bytes follow the header in the same allocation.
+  // Where the stream form starts in data_: after the WebSocket form, for a
+  // line.
+  const uint32_t stream_offset_;
+  // A line's WebSocket form in data_ (header and text); its text is the
+  // stream form's, shared, unless that is not valid UTF-8, which a text
+  // message must be: then the form holds its own copy with U+FFFD for each
+  // bad sequence. 0 bytes unless a line.
+  uint32_t ws_start_ = 0;
+  uint32_t ws_size_ = 0;
+  // stream_offset_ + size_ bytes follow the header in the same allocation.
+  char data_[];
 };
 
 // A counted reference to a Payload; movable and copyable, null by default.
@@ -64,7 +101,8 @@ class PayloadRef {
   PayloadRef(const PayloadRef& other) : p_(other.p_) {
     if (p_ != nullptr) p_->Ref();
   }
-  PayloadRef(PayloadRef&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+  PayloadRef(PayloadRef&& other) noexcept
+      : p_(std::exchange(other.p_, nullptr)) {}
   PayloadRef& operator=(PayloadRef other) noexcept {
     std::swap(p_, other.p_);
     return *this;

@@ -1,5 +1,7 @@
 #include "net/utf8.h"
 
+#include <cstring>
+
 namespace chatd {
 
 bool Utf8Validator::Feed(absl::string_view bytes) {
@@ -39,8 +41,63 @@ bool Utf8Validator::Feed(absl::string_view bytes) {
 }
 
 bool IsValidUtf8(absl::string_view bytes) {
+  // Every formatted line is checked, and most are ASCII: skip those eight
+  // bytes at a time.
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    if (word & 0x8080808080808080ull) break;
+  }
   Utf8Validator validator;
-  return validator.Feed(bytes) && validator.complete();
+  return validator.Feed(bytes.substr(i)) && validator.complete();
+}
+
+std::string ToValidUtf8(absl::string_view bytes) {
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(bytes.size() + 8);
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const uint8_t lead = static_cast<uint8_t>(bytes[i]);
+    if (lead < 0x80) {
+      out.push_back(static_cast<char>(lead));
+      ++i;
+      continue;
+    }
+    // The sequence's length and the range of its second byte (RFC 3629):
+    // no overlong forms, no surrogates, nothing past U+10FFFF.
+    size_t length = 0;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) lo = 0xA0;
+      if (lead == 0xED) hi = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) lo = 0x90;
+      if (lead == 0xF4) hi = 0x8F;
+    }
+    // Take as many bytes as still form a valid prefix; a complete sequence
+    // is copied, an incomplete one becomes one U+FFFD.
+    size_t taken = 1;
+    while (length > 0 && taken < length && i + taken < bytes.size()) {
+      const uint8_t next = static_cast<uint8_t>(bytes[i + taken]);
+      if (next < lo || next > hi) break;
+      lo = 0x80;
+      hi = 0xBF;
+      ++taken;
+    }
+    if (length > 0 && taken == length) {
+      out.append(bytes.data() + i, length);
+    } else {
+      out.append(kReplacement, 3);
+    }
+    i += taken;
+  }
+  return out;
 }
 
 size_t Utf8TruncationPoint(absl::string_view bytes, size_t max_bytes) {

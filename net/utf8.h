@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -34,6 +35,10 @@ class Utf8Validator {
 
 // Whether `bytes` is entirely valid UTF-8.
 bool IsValidUtf8(absl::string_view bytes);
+
+// `bytes` with each invalid sequence replaced by U+FFFD (one per maximal
+// ill-formed subpart, as Unicode recommends).
+std::string ToValidUtf8(absl::string_view bytes);
 
 // The longest prefix of valid UTF-8 `bytes` that is at most `max_bytes` long
 // and ends at a character boundary; returns its length.

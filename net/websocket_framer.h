@@ -28,18 +28,10 @@
 #include "absl/strings/string_view.h"
 #include "net/payload.h"
 #include "net/utf8.h"
+#include "net/websocket_header.h"
 
 namespace chatd {
 namespace websocket {
-
-enum class Opcode : uint8_t {
-  kContinuation = 0,
-  kText = 1,
-  kBinary = 2,
-  kClose = 8,
-  kPing = 9,
-  kPong = 10,
-};
 
 // Close status codes (RFC 6455 section 7.4.1).
 inline constexpr uint16_t kCloseNormal = 1000;
@@ -51,16 +43,8 @@ inline constexpr uint16_t kCloseInvalidPayload = 1007;
 inline constexpr uint16_t kClosePolicy = 1008;
 inline constexpr uint16_t kCloseTooBig = 1009;
 
-// The longest header of a server frame (unmasked).
-inline constexpr size_t kMaxHeaderBytes = 10;
 // The longest payload of a control frame.
 inline constexpr size_t kMaxControlPayloadBytes = 125;
-
-// Writes the header of an unmasked server frame with FIN set: 2, 4 or 10
-// bytes into `out` (which must have room for kMaxHeaderBytes); returns the
-// count. Server frames are never masked, so the header depends only on the
-// opcode and the length: a broadcast builds it once for every recipient.
-size_t EncodeHeader(Opcode opcode, uint64_t payload_bytes, char* out);
 
 // A whole unmasked frame in one Payload, copying `payload`: for control frames
 // (whose payload must be at most 125 bytes) and one-off messages.
