@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package chatd's build, tests and benchmarks need.
+# Installs every Debian package chatd's build, tests and benchmarks need,
+# and the web tests' npm packages (tests/web/node_modules).
 # Idempotent: when everything is already installed it changes nothing and
 # does not touch the network.
 set -euo pipefail
@@ -15,7 +16,15 @@ packages=(
   libbenchmark-dev
   # Used by tests and scripts.
   netcat-openbsd procps
+  # The HTTP/WebSocket listener: llhttp's C sources (compiled by Bazel, see
+  # WORKSPACE) and OpenSSL's SHA-1 for the WebSocket handshake.
+  node-llhttp libssl-dev
+  # Web tests (tests/web): headless Chromium, and promtool to check /metrics.
+  chromium prometheus
 )
+# Node.js and npm for tests/web, unless some node/npm is already on PATH.
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,13 +33,22 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -ne 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# The web tests' npm packages (puppeteer-core, ws), pinned by
+# tests/web/package-lock.json, into tests/web/node_modules (git-ignored).
+# Reinstalled only when missing or older than the lockfile.
+web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/web"
+if [ -f "$web/package-lock.json" ] && { [ ! -d "$web/node_modules" ] ||
+    [ "$web/package-lock.json" -nt "$web/node_modules" ]; }; then
+  echo "setup: npm ci in $web" >&2
+  (cd "$web" && npm ci --no-audit --no-fund >&2)
+  touch "$web/node_modules"
+fi
