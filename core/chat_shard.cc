@@ -17,16 +17,17 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(absl::string_view group,
                                                       absl::string_view name,
                                                       Session* session) {
   const PayloadRef announcement = FormatJoined(name);
-  absl::StatusOr<GroupRegistry::Joined> joined = registry_->Join(
-      group, name, worker_,
-      [&](const Group& g, uint64_t others, uint64_t epoch) {
-        Announce(g.id(), others, epoch, announcement);
-      });
+  absl::StatusOr<GroupRegistry::Joined> joined =
+      registry_->Join(group, name, worker_,
+                      [&](const Group& g, uint64_t others, uint64_t epoch) {
+                        Announce(g.id(), others, epoch, announcement);
+                      });
   if (!joined.ok()) return joined;
   std::vector<Session*>& members = local_[joined->group->id()];
   session->joined_epoch_ = joined->epoch;
   session->shard_slot_ = members.size();
   members.push_back(session);
+  Stats::Bump(stats_.members, int64_t{1});
   return joined;
 }
 
@@ -40,6 +41,7 @@ void ChatShard::Leave(Group* group, absl::string_view name, Session* session) {
   members[slot] = members.back();
   members[slot]->shard_slot_ = slot;
   members.pop_back();
+  Stats::Bump(stats_.members, int64_t{-1});
 
   if (members.empty()) local_.erase(it);
 
@@ -48,7 +50,8 @@ void ChatShard::Leave(Group* group, absl::string_view name, Session* session) {
   // `group` may be freed by this call.
   registry_->Leave(group, name, worker_,
                    [&](const Group& g, uint64_t others, uint64_t epoch) {
-                     if (announcement) Announce(id, others, epoch, announcement);
+                     if (announcement)
+                       Announce(id, others, epoch, announcement);
                    });
 }
 
@@ -56,6 +59,7 @@ void ChatShard::Broadcast(const Group& group, const Session* from,
                           const PayloadRef& line) {
   // The epoch first: its acquire makes the mask include every worker whose
   // members joined by then.
+  Stats::Bump(stats_.messages, uint64_t{1});
   GroupLine post{group.id(), group.epoch(), worker_, nullptr, line};
   PostToWorkers(group.worker_mask() & ~self_bit(), post);
   auto it = local_.find(group.id());
@@ -108,11 +112,14 @@ void ChatShard::Announce(uint64_t group_id, uint64_t other_workers,
 void ChatShard::DeliverTo(const std::vector<Session*>& members,
                           const Session* except, uint64_t epoch,
                           const PayloadRef& line) {
+  uint64_t delivered = 0;
   for (Session* member : members) {
     if (member != except && member->joined_epoch_ <= epoch) {
       member->Deliver(line);
+      ++delivered;
     }
   }
+  Stats::Bump(stats_.deliveries, delivered);
 }
 
 }  // namespace chatd

@@ -16,6 +16,7 @@
 #ifndef CHATD_CORE_CHAT_SHARD_H_
 #define CHATD_CORE_CHAT_SHARD_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -55,6 +56,22 @@ class ChatShard {
     ~Transport() = default;
   };
 
+  // The shard's counters, for /metrics. Written only on the shard's thread,
+  // read by any: relaxed atomics, bumped with a plain load and store (one
+  // writer) so that the per-delivery count costs no locked instruction.
+  struct Stats {
+    std::atomic<uint64_t> lines_received{0};  // From joined members.
+    std::atomic<uint64_t> messages{0};        // Chat lines broadcast.
+    std::atomic<uint64_t> deliveries{0};      // Lines queued on members.
+    std::atomic<int64_t> members{0};          // Joined sessions here.
+
+    template <typename T>
+    static void Bump(std::atomic<T>& counter, T n) {
+      counter.store(counter.load(std::memory_order_relaxed) + n,
+                    std::memory_order_relaxed);
+    }
+  };
+
   ChatShard(int worker, GroupRegistry* registry, Transport* transport);
   ChatShard(const ChatShard&) = delete;
   ChatShard& operator=(const ChatShard&) = delete;
@@ -82,6 +99,9 @@ class ChatShard {
 
   size_t local_member_count(uint64_t group_id) const;
 
+  Stats& stats() { return stats_; }
+  const Stats& stats() const { return stats_; }
+
  private:
   // Posts to each worker in the mask, this one included if set.
   void PostToWorkers(uint64_t workers, const GroupLine& line);
@@ -90,15 +110,15 @@ class ChatShard {
   void Announce(uint64_t group_id, uint64_t other_workers, uint64_t epoch,
                 const PayloadRef& line);
   // To each of `members` but `except` that joined at or before `epoch`.
-  static void DeliverTo(const std::vector<Session*>& members,
-                        const Session* except, uint64_t epoch,
-                        const PayloadRef& line);
+  void DeliverTo(const std::vector<Session*>& members, const Session* except,
+                 uint64_t epoch, const PayloadRef& line);
   uint64_t self_bit() const { return uint64_t{1} << worker_; }
 
   const int worker_;
   GroupRegistry* const registry_;
   Transport* const transport_;
   bool quiet_ = false;
+  Stats stats_;
   // Group id -> this worker's members of it. A session's index in its vector
   // is Session::shard_slot_, for O(1) removal.
   absl::flat_hash_map<uint64_t, std::vector<Session*>> local_;

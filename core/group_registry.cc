@@ -1,8 +1,8 @@
 #include "core/group_registry.h"
 
-#include <algorithm>
-
 #include <glog/logging.h>
+
+#include <algorithm>
 
 #include "absl/status/status.h"
 #include "core/protocol.h"
@@ -18,6 +18,7 @@ absl::StatusOr<GroupRegistry::Joined> GroupRegistry::Join(
   Entry& entry = it->second;
   if (created) {
     entry.group = std::make_unique<Group>(next_id_++, std::string(group));
+    group_count_.store(groups_.size(), std::memory_order_relaxed);
   }
   if (!entry.names.emplace(name).second) {
     return absl::AlreadyExistsError(kErrorNameTaken);
@@ -48,7 +49,10 @@ void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
     group->worker_mask_.fetch_and(~bit, std::memory_order_relaxed);
   }
   announce(*group, group->worker_mask() & ~bit, BumpEpoch(*group));
-  if (entry.names.empty()) groups_.erase(it);
+  if (entry.names.empty()) {
+    groups_.erase(it);
+    group_count_.store(groups_.size(), std::memory_order_relaxed);
+  }
 }
 
 uint64_t GroupRegistry::BumpEpoch(Group& group) {
@@ -70,11 +74,6 @@ std::vector<std::string> GroupRegistry::Members(const Group& group) const {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-size_t GroupRegistry::group_count() const {
-  MutexLock lock(&mu_);
-  return groups_.size();
 }
 
 }  // namespace chatd

@@ -98,7 +98,11 @@ class GroupRegistry {
   // The group's member names in byte order.
   std::vector<std::string> Members(const Group& group) const;
 
-  size_t group_count() const;
+  // Any thread, without the mutex (a scrape must not wait on joins):
+  // relaxed, a statistic that publishes nothing else.
+  size_t group_count() const {
+    return group_count_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Entry {
@@ -113,6 +117,8 @@ class GroupRegistry {
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // groups_.size(), stored under mu_ whenever it changes.
+  std::atomic<size_t> group_count_{0};
 };
 
 }  // namespace chatd

@@ -40,6 +40,11 @@ Session::InputState Session::StateAfter(LineFramer::Result result) {
                                              : InputState::kReady;
 }
 
+LineFramer::Verdict Session::OnLine(absl::string_view line, absl::Time now) {
+  if (over_) return LineFramer::Verdict::kStop;
+  return HandleLine(line, now);
+}
+
 void Session::End() {
   over_ = true;
   if (!joined()) return;
@@ -74,6 +79,7 @@ LineFramer::Verdict Session::HandleChat(absl::string_view line,
   if (input.kind != ChatInput::Kind::kEmpty && !rate_.Take(now)) {
     return LineFramer::Verdict::kHold;
   }
+  ChatShard::Stats::Bump(shard_->stats().lines_received, uint64_t{1});
   switch (input.kind) {
     case ChatInput::Kind::kEmpty:
       return LineFramer::Verdict::kNext;
@@ -90,6 +96,7 @@ LineFramer::Verdict Session::HandleChat(absl::string_view line,
     case ChatInput::Kind::kQuit:
       output_->Send(FormatBye());
       over_ = true;
+      ending_ = Ending::kQuit;
       return LineFramer::Verdict::kStop;
     case ChatInput::Kind::kUnknownCommand:
       output_->Send(FormatError(absl::StrCat("unknown command ", input.text)));
@@ -101,6 +108,8 @@ LineFramer::Verdict Session::HandleChat(absl::string_view line,
 LineFramer::Verdict Session::Fail(absl::string_view reason) {
   output_->Send(FormatError(reason));
   over_ = true;
+  ending_ =
+      reason == kErrorLineTooLong ? Ending::kLineTooLong : Ending::kRefused;
   return LineFramer::Verdict::kStop;
 }
 

@@ -62,11 +62,30 @@ class Session {
                  // flush what was sent and close.
   };
 
-  // Handles bytes from the client, received at `now`. Must not be called
+  // For a byte stream: handles bytes from the client, received at `now`,
+  // framed into lines by the session's own LineFramer. Must not be called
   // while throttled (it would only add to what waits).
   InputState OnInput(absl::string_view bytes, absl::Time now);
   // Handles the lines that waited, as far as the rate allows at `now`.
   InputState Resume(absl::Time now);
+
+  // For a transport that frames lines itself (WebSocket): handles one line,
+  // without its line ending. kHold means the line must wait until
+  // resume_at() and be offered again; kStop that the session is over.
+  LineFramer::Verdict OnLine(absl::string_view line, absl::Time now);
+  // Sends "ERROR <reason>" and ends the session's input, as a bad line
+  // would: for errors a transport finds (a WebSocket message too long).
+  void Refuse(absl::string_view reason) { Fail(reason); }
+  // How the session's input ended, if it has.
+  enum class Ending : uint8_t {
+    kNone,         // Still open, or ended by End().
+    kQuit,         // The member said /quit.
+    kLineTooLong,  // Answered "ERROR line too long".
+    kRefused,      // Answered any other ERROR (bad JOIN, taken name...).
+  };
+  // Whether the session is over (an ERROR, /quit, or End()).
+  bool over() const { return over_; }
+  Ending ending() const { return ending_; }
   // While throttled: when the next line may go.
   absl::Time resume_at() const { return rate_.NextTokenAt(); }
   bool throttled() const { return framer_.holding(); }
@@ -98,6 +117,7 @@ class Session {
   LineFramer framer_;
   TokenBucket rate_;
   bool over_ = false;
+  Ending ending_ = Ending::kNone;
   Group* group_ = nullptr;  // Set while joined.
   std::string name_;
   size_t shard_slot_ = 0;      // Index among the shard's local members.

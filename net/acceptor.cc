@@ -1,15 +1,14 @@
 #include "net/acceptor.h"
 
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <glog/logging.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <utility>
-
-#include <glog/logging.h>
 
 #include "absl/time/clock.h"
 
@@ -22,13 +21,15 @@ constexpr int kPauseMs = 100;
 
 }  // namespace
 
-Acceptor::Acceptor(int listen_fd, OnAccept on_accept, OnRefuse on_refuse)
-    : listen_fd_(listen_fd),
-      on_accept_(std::move(on_accept)),
-      on_refuse_(std::move(on_refuse)) {
+Acceptor::Acceptor(const std::vector<Listener>& listeners, OnAccept on_accept,
+                   OnRefuse on_refuse)
+    : on_accept_(std::move(on_accept)), on_refuse_(std::move(on_refuse)) {
   OpenSpare();
   loop_.Add(stop_.fd(), EPOLLIN, &stop_handler_);
-  loop_.Add(listen_fd_, EPOLLIN, this);
+  for (const Listener& listener : listeners) {
+    sockets_.push_back(std::make_unique<ListenSocket>(this, listener));
+    loop_.Add(listener.fd, EPOLLIN, sockets_.back().get());
+  }
 }
 
 Acceptor::~Acceptor() {
@@ -46,9 +47,13 @@ void Acceptor::Stop() {
     stop_.Signal();
     thread_.join();
   }
-  if (listen_fd_ >= 0) {
-    close(listen_fd_);
-    listen_fd_ = -1;
+  for (auto& socket : sockets_) socket->Close();
+}
+
+void Acceptor::ListenSocket::Close() {
+  if (listener_.fd >= 0) {
+    close(listener_.fd);
+    listener_.fd = -1;
   }
 }
 
@@ -65,23 +70,34 @@ void Acceptor::Run() {
       if (timeout < 0) timeout = 0;
     }
     loop_.Poll(timeout);
-    if (paused_ && !stopping_ && loop_.poll_time() >= resume_at_) {
-      // Try again: either fds came back, or we pause once more.
-      paused_ = false;
-      loop_.Add(listen_fd_, EPOLLIN, this);
-    }
+    // Try again: either fds came back, or we pause once more.
+    if (paused_ && !stopping_ && loop_.poll_time() >= resume_at_) Resume();
   }
 }
 
-void Acceptor::OnEvents(uint32_t events) {
-  while (!stopping_) {
+void Acceptor::Pause() {
+  paused_ = true;
+  resume_at_ = absl::Now() + absl::Milliseconds(kPauseMs);
+  for (auto& socket : sockets_) loop_.Remove(socket->listener().fd);
+}
+
+void Acceptor::Resume() {
+  paused_ = false;
+  for (auto& socket : sockets_) {
+    loop_.Add(socket->listener().fd, EPOLLIN, socket.get());
+  }
+}
+
+void Acceptor::AcceptAll(const Listener& listener) {
+  while (!stopping_ && !paused_) {
     sockaddr_in peer{};
     socklen_t peer_len = sizeof(peer);
-    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer),
+    const int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer),
                            &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      on_accept_(fd, peer.sin_family == AF_INET ? ntohl(peer.sin_addr.s_addr)
-                                                : 0);
+      on_accept_(fd,
+                 peer.sin_family == AF_INET ? ntohl(peer.sin_addr.s_addr) : 0,
+                 listener.tag);
       continue;
     }
     switch (errno) {
@@ -95,10 +111,8 @@ void Acceptor::OnEvents(uint32_t events) {
       case ENFILE:
       case ENOBUFS:
       case ENOMEM:
-        if (!RefuseOne()) {
-          paused_ = true;
-          resume_at_ = absl::Now() + absl::Milliseconds(kPauseMs);
-          loop_.Remove(listen_fd_);
+        if (!RefuseOne(listener)) {
+          Pause();
           return;
         }
         continue;
@@ -109,7 +123,7 @@ void Acceptor::OnEvents(uint32_t events) {
   }
 }
 
-bool Acceptor::RefuseOne() {
+bool Acceptor::RefuseOne(const Listener& listener) {
   if (spare_fd_ < 0) {
     OpenSpare();
     if (spare_fd_ < 0) {
@@ -120,12 +134,12 @@ bool Acceptor::RefuseOne() {
   close(spare_fd_);
   spare_fd_ = -1;
   const int fd =
-      accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     refused_for_fds_.fetch_add(1, std::memory_order_relaxed);
     LOG_EVERY_N(WARNING, 100)
         << "out of file descriptors; refused a connection";
-    if (on_refuse_) on_refuse_(fd);
+    if (on_refuse_) on_refuse_(fd, listener.tag);
     close(fd);
   }
   OpenSpare();

@@ -1,7 +1,8 @@
-// Acceptor owns the listening socket and the thread that accepts on it. It
-// drains the accept queue with accept4 until EAGAIN and passes each new,
-// non-blocking fd to a callback, on the acceptor thread; the callback (the
-// server) decides which worker gets it.
+// Acceptor owns the listening sockets and the one thread that accepts on all
+// of them. It drains each accept queue with accept4 until EAGAIN and passes
+// each new, non-blocking fd, with the tag of the listener it came from, to a
+// callback on the acceptor thread; the callback (the server) decides which
+// worker gets it and what it speaks.
 //
 // When the process runs out of file descriptors, the acceptor closes a spare
 // fd it keeps for the purpose, accepts the pending connection and closes it
@@ -14,7 +15,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "net/event_fd.h"
@@ -22,15 +25,21 @@
 
 namespace chatd {
 
-class Acceptor final : private EventLoop::Handler {
+class Acceptor final {
  public:
+  // A listening socket and what its connections speak, as the server counts.
+  struct Listener {
+    int fd;   // Non-blocking, listening.
+    int tag;  // Passed to the callbacks with each connection.
+  };
   // `peer_ip` is the client's IPv4 address in host order (0 if not IPv4).
-  using OnAccept = std::function<void(int fd, uint32_t peer_ip)>;
+  using OnAccept = std::function<void(int fd, uint32_t peer_ip, int tag)>;
   // Called for a connection refused for lack of fds, before it is closed.
-  using OnRefuse = std::function<void(int fd)>;
+  using OnRefuse = std::function<void(int fd, int tag)>;
 
-  // Takes ownership of `listen_fd` (non-blocking, listening).
-  Acceptor(int listen_fd, OnAccept on_accept, OnRefuse on_refuse);
+  // Takes ownership of the listeners' fds.
+  Acceptor(const std::vector<Listener>& listeners, OnAccept on_accept,
+           OnRefuse on_refuse);
   // Stops if running.
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
@@ -38,7 +47,7 @@ class Acceptor final : private EventLoop::Handler {
 
   void Start();
   // Any thread but the acceptor's: stops accepting, joins the thread and
-  // closes the listening socket. Idempotent.
+  // closes the listening sockets. Idempotent.
   void Stop();
 
   // Connections refused because the process was out of fds. Relaxed: a
@@ -58,13 +67,29 @@ class Acceptor final : private EventLoop::Handler {
     bool* stopping_;
   };
 
-  void Run();
-  void OnEvents(uint32_t events) override;  // The listen socket is readable.
-  // Returns false when accepting must pause (no fd even for the spare trick).
-  bool RefuseOne();
-  void OpenSpare();
+  // One listening socket in the loop.
+  class ListenSocket : public EventLoop::Handler {
+   public:
+    ListenSocket(Acceptor* acceptor, const Listener& listener)
+        : acceptor_(acceptor), listener_(listener) {}
+    void OnEvents(uint32_t) override { acceptor_->AcceptAll(listener_); }
+    const Listener& listener() const { return listener_; }
+    void Close();
 
-  int listen_fd_;
+   private:
+    Acceptor* const acceptor_;
+    Listener listener_;
+  };
+
+  void Run();
+  void AcceptAll(const Listener& listener);
+  // Returns false when accepting must pause (no fd even for the spare trick).
+  bool RefuseOne(const Listener& listener);
+  void OpenSpare();
+  void Pause();
+  void Resume();
+
+  std::vector<std::unique_ptr<ListenSocket>> sockets_;
   int spare_fd_ = -1;
   const OnAccept on_accept_;
   const OnRefuse on_refuse_;
@@ -72,7 +97,7 @@ class Acceptor final : private EventLoop::Handler {
   EventFd stop_;
   bool stopping_ = false;  // Acceptor thread only.
   StopHandler stop_handler_{&stopping_};
-  bool paused_ = false;  // Acceptor thread only: listen fd out of epoll.
+  bool paused_ = false;   // Acceptor thread only: listen fds out of epoll.
   absl::Time resume_at_;  // While paused: when to watch the socket again.
   std::atomic<uint64_t> refused_for_fds_{0};
   std::thread thread_;

@@ -1,10 +1,13 @@
-// ChatServer wires the pieces together: the listening socket and Acceptor,
-// N Workers, and the GroupRegistry they share. It owns all of them, hands
-// each accepted fd to the next worker in turn, and carries broadcasts
-// between workers (it is their ChatShard::Transport).
+// ChatServer wires the pieces together: the listening sockets (the line port
+// and the HTTP port) and the Acceptor, N Workers, and the GroupRegistry they
+// share. It owns all of them, hands each accepted fd to the next worker in
+// turn, whatever its port, carries broadcasts between workers (it is their
+// ChatShard::Transport) and is the WebSite the HTTP port serves: /healthz
+// and /metrics, summed from the workers' counters at each scrape.
 #ifndef CHATD_SERVER_CHAT_SERVER_H_
 #define CHATD_SERVER_CHAT_SERVER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,16 +19,20 @@
 #include "core/group_registry.h"
 #include "net/acceptor.h"
 #include "server/connection_limits.h"
+#include "server/web_site.h"
 #include "server/worker.h"
 
 namespace chatd {
 
-class ChatServer final : private ChatShard::Transport {
+class ChatServer final : private ChatShard::Transport, private WebSite {
  public:
   struct Options {
     std::string bind = "127.0.0.1";
     uint16_t port = 7000;  // 0 picks a free port.
-    int threads = 1;       // Workers, 1 to kMaxWorkers.
+    // The HTTP port (page, WebSocket, /metrics, /healthz): 0 picks a free
+    // port, -1 opens none.
+    int http_port = -1;
+    int threads = 1;  // Workers, 1 to kMaxWorkers.
     // Open client connections at most; more are told "ERROR server full".
     size_t max_connections = 10000;
     // Open connections from one IPv4 address at most; 0 means no limit.
@@ -42,6 +49,8 @@ class ChatServer final : private ChatShard::Transport {
   ChatServer& operator=(const ChatServer&) = delete;
 
   uint16_t port() const { return port_; }
+  // 0 when there is no HTTP port.
+  uint16_t http_port() const { return http_port_; }
 
   void Start();
   // Stops accepting, tells every client "* server shutting down", waits up
@@ -59,14 +68,26 @@ class ChatServer final : private ChatShard::Transport {
     return workers_[worker]->stats();
   }
 
- private:
-  ChatServer(const Options& options, int listen_fd, uint16_t port);
+  // Any thread (WebSite).
+  bool serving() const override {
+    return serving_.load(std::memory_order_relaxed);
+  }
+  std::string Metrics() const override;
 
-  void OnAccept(int fd, uint32_t peer_ip);
+ private:
+  ChatServer(const Options& options,
+             const std::vector<Acceptor::Listener>& listeners, uint16_t port,
+             uint16_t http_port);
+
+  void OnAccept(int fd, uint32_t peer_ip, Protocol protocol);
   void Post(int worker, GroupLine line) override;
 
   const Options options_;
   const uint16_t port_;
+  const uint16_t http_port_;
+  // Relaxed: a flag for /healthz that orders nothing else.
+  std::atomic<bool> serving_{true};
+  const absl::Time start_time_;
   GroupRegistry registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;

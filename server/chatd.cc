@@ -15,9 +15,22 @@
 #include "absl/strings/str_cat.h"
 #include "core/group_registry.h"
 #include "net/socket.h"
+#include "net/websocket_handshake.h"
 #include "server/chat_server.h"
 
-DEFINE_int32(port, 7000, "TCP port to listen on; 0 picks a free one.");
+DEFINE_int32(port, 7000, "TCP port of the line protocol; 0 picks a free one.");
+DEFINE_int32(http_port, 8080,
+             "HTTP port: the chat page at /, WebSocket at /ws, /metrics and "
+             "/healthz; 0 picks a free one, -1 opens none.");
+DEFINE_string(ws_allowed_origins, "",
+              "Comma-separated origins (e.g. https://chat.example) whose "
+              "pages may open a WebSocket; '*' allows any. Empty: pages from "
+              "the host named in the request's Host header. Requests without "
+              "Origin (not from a browser page) are always allowed.");
+DEFINE_int32(ws_ping_interval_s, 30,
+             "Seconds of silence after which a WebSocket client is pinged; "
+             "one that does not answer within as long again is closed. 0 = "
+             "never.");
 DEFINE_string(bind, "127.0.0.1", "IPv4 address to listen on.");
 DEFINE_int32(threads, 0,
              "Worker threads (each runs one epoll loop); 0 means one per CPU.");
@@ -51,8 +64,12 @@ DEFINE_int64(max_connections_per_ip, 0,
              "Most connections from one IPv4 address; more get 'ERROR too "
              "many connections from your address'. 0 = no limit.");
 DEFINE_string(port_file, "",
-              "If set, the bound port is written to this file (atomically) "
-              "once the server is listening.");
+              "If set, the bound line port is written to this file "
+              "(atomically) once the server is listening.");
+DEFINE_string(http_port_file, "",
+              "If set, the bound HTTP port is written to this file "
+              "(atomically) once the server is listening; written before "
+              "--port_file.");
 DEFINE_int32(listen_backlog, 4096, "listen() backlog.");
 
 namespace chatd {
@@ -95,6 +112,18 @@ int Main() {
     return 2;
   }
   options.port = static_cast<uint16_t>(FLAGS_port);
+  if (FLAGS_http_port < -1 || FLAGS_http_port > 65535) {
+    LOG(ERROR) << "--http_port must be -1 to 65535";
+    return 2;
+  }
+  options.http_port = FLAGS_http_port;
+  if (FLAGS_ws_ping_interval_s < 0) {
+    LOG(ERROR) << "--ws_ping_interval_s must not be negative";
+    return 2;
+  }
+  options.worker.web.ws_ping_interval = absl::Seconds(FLAGS_ws_ping_interval_s);
+  options.worker.web.origins =
+      websocket::OriginPolicy(FLAGS_ws_allowed_origins);
   options.threads = FLAGS_threads > 0
                         ? FLAGS_threads
                         : static_cast<int>(std::thread::hardware_concurrency());
@@ -140,8 +169,21 @@ int Main() {
   }
   (*server)->Start();
   LOG(INFO) << "chatd listening on " << options.bind << ":" << (*server)->port()
+            << " (line protocol)"
+            << ((*server)->http_port() != 0
+                    ? absl::StrCat(" and ", options.bind, ":",
+                                   (*server)->http_port(),
+                                   " (HTTP: page, /ws, /metrics)")
+                    : std::string())
             << " with " << options.threads << " worker threads, up to "
             << options.max_connections << " connections";
+  // The HTTP port first: a test waiting for --port_file then has both.
+  if (!FLAGS_http_port_file.empty() && (*server)->http_port() != 0 &&
+      !WritePortFile(FLAGS_http_port_file, (*server)->http_port())) {
+    PLOG(ERROR) << "cannot write --http_port_file " << FLAGS_http_port_file;
+    (*server)->Stop();
+    return 1;
+  }
   if (!FLAGS_port_file.empty() &&
       !WritePortFile(FLAGS_port_file, (*server)->port())) {
     PLOG(ERROR) << "cannot write --port_file " << FLAGS_port_file;

@@ -20,17 +20,60 @@ constexpr int kMaxReadsPerEvent = 4;
 }  // namespace
 
 ClientConnection::ClientConnection(Worker* worker, int fd, uint32_t peer_ip,
-                                   bool admitted)
+                                   bool admitted, Framing* framing)
     : worker_(worker),
       fd_(fd),
       peer_ip_(peer_ip),
       session_(&worker->shard(), this, worker->options().session),
-      admitted_(admitted) {}
+      framing_(framing),
+      admitted_(admitted) {
+  WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
+                   int64_t{1});
+}
 
 ClientConnection::~ClientConnection() {
   SetThrottled(false);
   session_.End();
+  WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
+                   int64_t{-1});
+  framing_->Release();
   close(fd_);
+}
+
+void ClientConnection::SetFraming(Framing* framing) {
+  WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
+                   int64_t{-1});
+  framing_->Release();
+  framing_ = framing;
+  WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
+                   int64_t{1});
+}
+
+Session::InputState ClientConnection::Feed(absl::string_view bytes) {
+  Session::InputState state = framing_->OnInput(*this, bytes);
+  absl::string_view rest;
+  while (Framing* next = framing_->TakeSuccessor(&rest)) {
+    SetFraming(next);
+    if (state != Session::InputState::kReady || rest.empty()) break;
+    state = framing_->OnInput(*this, rest);
+  }
+  return state;
+}
+
+void ClientConnection::EndInput() {
+  SetThrottled(false);
+  Drain();
+}
+
+void ClientConnection::ExtendDeadline() {
+  const absl::Duration join_timeout = worker_->options().join_timeout;
+  if (state_ == State::kOpen && join_timeout > absl::ZeroDuration()) {
+    worker_->loop().timers().Arm(&timer_, worker_->now() + join_timeout);
+  }
+}
+
+void ClientConnection::CountDrop(DropReason reason) {
+  WorkerStats::Add(worker_->stats().drops[int(reason)], uint64_t{1});
 }
 
 void ClientConnection::Open() {
@@ -44,8 +87,9 @@ void ClientConnection::Open() {
   }
 }
 
-void ClientConnection::CloseWith(PayloadRef line) {
-  Send(std::move(line));
+void ClientConnection::CloseWith(PayloadRef line, CloseReason why) {
+  if (state_ != State::kOpen) return;
+  framing_->SendFinal(*this, std::move(line), why);
   Drain();
 }
 
@@ -83,8 +127,8 @@ void ClientConnection::DropAsTooSlow() {
                << (session_.joined() ? session_.group()->name() : "(none)")
                << ": " << output_.pending_bytes() << " bytes pending";
   output_.DropUnstarted();
-  output_.Push(FormatError(kErrorTooSlow));
-  Drain();
+  CountDrop(DropReason::kSlow);
+  CloseWith(FormatError(kErrorTooSlow), CloseReason::kTooSlow);
 }
 
 void ClientConnection::QueueFlush() {
@@ -109,11 +153,10 @@ void ClientConnection::Read() {
     // recv, not read: straight into the socket layer (see OutputQueue).
     const ssize_t n = recv(fd_, buffer, size, MSG_DONTWAIT);
     if (n > 0) {
+      WorkerStats::Bump(worker_->stats().bytes_in, static_cast<uint64_t>(n));
       // Once draining, input is read only to be thrown away.
-      if (state_ == State::kOpen) {
-        AfterInput(
-            session_.OnInput(absl::string_view(buffer, n), worker_->now()));
-      }
+      if (state_ == State::kOpen)
+        AfterInput(Feed(absl::string_view(buffer, n)));
       if (static_cast<size_t>(n) < size) return;  // Most likely empty now.
       continue;
     }
@@ -138,6 +181,17 @@ void ClientConnection::Read() {
 void ClientConnection::AfterInput(Session::InputState state) {
   switch (state) {
     case Session::InputState::kOver:
+      switch (session_.ending()) {
+        case Session::Ending::kLineTooLong:
+          CountDrop(DropReason::kLineTooLong);
+          break;
+        case Session::Ending::kRefused:
+          CountDrop(DropReason::kProtocolError);
+          break;
+        case Session::Ending::kNone:
+        case Session::Ending::kQuit:
+          break;
+      }
       SetThrottled(false);
       Drain();
       return;
@@ -169,7 +223,7 @@ void ClientConnection::ServeHeldLines() {
     HoldInput();
     return;
   }
-  AfterInput(session_.Resume(worker_->now()));
+  AfterInput(framing_->Resume(*this));
 }
 
 void ClientConnection::SetThrottled(bool throttled) {
@@ -206,10 +260,14 @@ void ClientConnection::OnTimer() {
     case State::kOpen:
       if (!session_.joined()) {
         VLOG(1) << "fd " << fd_ << ": no JOIN in time";
-        CloseWith(FormatError(kErrorJoinTimeout));
+        CountDrop(DropReason::kJoinTimeout);
+        CloseWith(FormatError(kErrorJoinTimeout), CloseReason::kTimeout);
         return;
       }
       ServeHeldLines();
+      if (state_ == State::kOpen && worker_->now() >= framing_->deadline()) {
+        framing_->OnDeadline(*this);
+      }
       if (!retired()) ArmTimer();
       return;
   }
@@ -218,18 +276,22 @@ void ClientConnection::OnTimer() {
 void ClientConnection::ArmTimer() {
   // An unjoined connection keeps the join deadline Open() armed, and a
   // draining one the limit Drain() armed; a joined one waits for its next
-  // token while throttled, unless the worker holds its input.
+  // token while throttled, unless the worker holds its input, and for the
+  // framing's own deadline.
   if (state_ != State::kOpen || !session_.joined()) return;
-  worker_->loop().timers().Arm(&timer_, throttled_ && !input_held_
-                                            ? session_.resume_at()
-                                            : absl::InfiniteFuture());
+  absl::Time at = framing_->deadline();
+  if (throttled_ && !input_held_) at = std::min(at, session_.resume_at());
+  worker_->loop().timers().Arm(&timer_, at);
 }
 
 void ClientConnection::Flush() {
   queued_for_flush_ = false;
   if (retired()) return;
   if (!output_.empty()) {
+    const size_t before = output_.pending_bytes();
     const absl::Status status = output_.WriteTo(fd_);
+    WorkerStats::Bump(worker_->stats().bytes_out,
+                      static_cast<uint64_t>(before - output_.pending_bytes()));
     if (!status.ok()) {
       VLOG(1) << "fd " << fd_ << ": " << status;
       Retire();

@@ -1,6 +1,9 @@
 // ClientConnection is one client's socket on a worker: it reads bytes into
-// its Session and writes the Session's output. Owned by its Worker and
-// touched only on that worker's thread.
+// its Framing, which turns them into lines for its Session, and writes what
+// is queued for the client. Owned by its Worker and touched only on that
+// worker's thread. The framing decides how bytes become lines (a stream,
+// HTTP, WebSocket); the connection keeps the lifecycle, the limits and the
+// flush the same for all of them.
 //
 // Life: open (reading and writing) -> draining (the session is over: input is
 // read and thrown away, queued output is flushed, then the write side is shut
@@ -30,6 +33,8 @@
 #include "net/output_queue.h"
 #include "net/payload.h"
 #include "net/timer_queue.h"
+#include "server/framing.h"
+#include "server/worker_stats.h"
 
 namespace chatd {
 
@@ -39,9 +44,10 @@ class ClientConnection final : public EventLoop::Handler,
                                public SessionOutput,
                                private Timer::Handler {
  public:
-  // Takes ownership of the connected, non-blocking `fd`. `admitted` is false
-  // for a connection accepted only to be refused.
-  ClientConnection(Worker* worker, int fd, uint32_t peer_ip, bool admitted);
+  // Takes ownership of the connected, non-blocking `fd` and of `framing`.
+  // `admitted` is false for a connection accepted only to be refused.
+  ClientConnection(Worker* worker, int fd, uint32_t peer_ip, bool admitted,
+                   Framing* framing);
   // Ends the session if still open and closes the fd.
   ~ClientConnection();
   ClientConnection(const ClientConnection&) = delete;
@@ -49,8 +55,9 @@ class ClientConnection final : public EventLoop::Handler,
 
   // Starts watching the socket.
   void Open();
-  // Sends `line` (an error or notice), ends the session and drains.
-  void CloseWith(PayloadRef line);
+  // Sends `line` (an error or notice) as the framing says for `why`, ends
+  // the session and drains.
+  void CloseWith(PayloadRef line, CloseReason why);
   // Retires the connection at once (shutdown past its grace period).
   void Abort();
 
@@ -62,6 +69,18 @@ class ClientConnection final : public EventLoop::Handler,
   void Flush();
   // The worker's input hold is over: serve this connection's input again.
   void ReleaseInput();
+
+  // For the framing, on this worker's thread.
+  Session& session() { return session_; }
+  Worker& worker() { return *worker_; }
+  OutputQueue& output() { return output_; }
+  // The framing has ended the conversation (its close is queued): stop
+  // serving input, flush, then close.
+  void EndInput();
+  // Moves the no-JOIN deadline to a full join timeout from now: an HTTP
+  // connection between requests.
+  void ExtendDeadline();
+  void CountDrop(DropReason reason);
 
   bool retired() const { return state_ == State::kRetired; }
   bool draining() const { return state_ == State::kDraining; }
@@ -75,6 +94,9 @@ class ClientConnection final : public EventLoop::Handler,
   enum class State : uint8_t { kOpen, kDraining, kRetired };
 
   void Read();
+  // Hands bytes to the framing, and to its successors if it hands over.
+  Session::InputState Feed(absl::string_view bytes);
+  void SetFraming(Framing* framing);
   // Acts on what the session says after taking input.
   void AfterInput(Session::InputState state);
   // Hands held lines to the session when their tokens are due.
@@ -102,6 +124,7 @@ class ClientConnection final : public EventLoop::Handler,
   const int fd_;
   const uint32_t peer_ip_;
   Session session_;
+  Framing* framing_;  // Owned: released, never deleted (see Framing).
   OutputQueue output_;
   Timer timer_{this};
   const bool admitted_;  // Beside the flags: one padded word for them all.

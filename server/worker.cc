@@ -1,6 +1,7 @@
 #include "server/worker.h"
 
 #include <glog/logging.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,7 +68,8 @@ void Worker::Run() {
     ReleaseInputIfDrained();
     FlushQueued();
     FreeRetired();
-    if (shutting_down_ && (connections_.empty() || grace_over_)) break;
+    RecordPass();
+    if (exit_) break;
   }
   // Past the grace period: cut off whoever is left.
   for (auto& [ptr, connection] : connections_) {
@@ -90,10 +92,11 @@ void Worker::OnEvents(uint32_t events) {
 void Worker::Handle(Envelope&& envelope) {
   switch (envelope.kind) {
     case Envelope::Kind::kConnection:
-      Adopt(envelope.fd, envelope.peer_ip);
+      Adopt(envelope.fd, envelope.peer_ip, envelope.protocol);
       break;
     case Envelope::Kind::kRefusal:
-      Refuse(envelope.fd, std::move(envelope.broadcast.line));
+      Refuse(envelope.fd, envelope.protocol,
+             std::move(envelope.broadcast.line));
       break;
     case Envelope::Kind::kBroadcast:
       shard_.Deliver(envelope.broadcast);
@@ -101,53 +104,79 @@ void Worker::Handle(Envelope&& envelope) {
     case Envelope::Kind::kShutdown:
       BeginShutdown();
       break;
+    case Envelope::Kind::kExit:
+      BeginShutdown();
+      exit_ = true;
+      break;
     case Envelope::Kind::kNone:
       break;
   }
 }
 
-void Worker::Adopt(int fd, uint32_t peer_ip) {
-  if (shutting_down_) {
+Framing* Worker::NewFraming(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kLine:
+      return LineFraming();
+    case Protocol::kHttp:
+      return new HttpFraming(&options_.web);
+  }
+  return LineFraming();
+}
+
+void Worker::Adopt(int fd, uint32_t peer_ip, Protocol protocol) {
+  // While shutting down, the HTTP port still answers (/healthz says 503);
+  // the line port has nothing to say but goodbye.
+  if (shutting_down_ && protocol == Protocol::kLine) {
+    // Best effort: a fresh socket's buffer has room for one line.
+    const PayloadRef notice = FormatShuttingDown();
+    send(fd, notice->data(), notice->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     close(fd);
     on_close_(peer_ip);
     return;
   }
-  auto connection =
-      std::make_unique<ClientConnection>(this, fd, peer_ip, /*admitted=*/true);
+  auto connection = std::make_unique<ClientConnection>(
+      this, fd, peer_ip, /*admitted=*/true, NewFraming(protocol));
   ClientConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
   raw->Open();
   VLOG(1) << "worker " << index_ << ": new connection, fd " << fd;
 }
 
-void Worker::Refuse(int fd, PayloadRef error) {
+void Worker::Refuse(int fd, Protocol protocol, PayloadRef error) {
   if (shutting_down_) {
     close(fd);
     return;
   }
-  auto connection =
-      std::make_unique<ClientConnection>(this, fd, 0, /*admitted=*/false);
+  auto connection = std::make_unique<ClientConnection>(
+      this, fd, 0, /*admitted=*/false, NewFraming(protocol));
   ClientConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
   raw->Open();
-  raw->CloseWith(std::move(error));
+  raw->CountDrop(DropReason::kServerFull);
+  raw->CloseWith(std::move(error), CloseReason::kRefused);
   VLOG(1) << "worker " << index_ << ": refused fd " << fd;
 }
 
 void Worker::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  loop_.timers().Arm(&shutdown_timer_, now() + options_.shutdown_grace);
   shard_.Quiet();
   const PayloadRef notice = FormatShuttingDown();
   for (auto& [ptr, connection] : connections_) {
     if (!connection->retired() && !connection->draining()) {
-      connection->CloseWith(notice);
+      connection->CloseWith(notice, CloseReason::kShutdown);
     }
   }
 }
 
-void Worker::OnTimer() { grace_over_ = true; }
+void Worker::RecordPass() {
+  const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - loop_.poll_time());
+  const int64_t us = ns / 1000;
+  int bucket = 0;
+  while (bucket < kPassBuckets && us > kPassBucketsUs[bucket]) ++bucket;
+  WorkerStats::Bump(stats_.pass_buckets[bucket], uint64_t{1});
+  WorkerStats::Bump(stats_.pass_ns_sum, static_cast<uint64_t>(ns > 0 ? ns : 0));
+}
 
 void Worker::HoldInputFor(const Worker* target) {
   if (std::find(congested_.begin(), congested_.end(), target) !=

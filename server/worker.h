@@ -32,13 +32,14 @@
 #include "net/mailbox.h"
 #include "net/timer_queue.h"
 #include "server/envelope.h"
+#include "server/http_framing.h"
 #include "server/worker_stats.h"
 
 namespace chatd {
 
 class ClientConnection;
 
-class Worker final : private EventLoop::Handler, private Timer::Handler {
+class Worker final : private EventLoop::Handler {
  public:
   // Scratch space for reads, shared by the worker's connections: idle
   // connections then hold no input buffer of their own.
@@ -54,13 +55,16 @@ class Worker final : private EventLoop::Handler, private Timer::Handler {
     // How long a closing connection may take to flush and see the client's
     // EOF before it is cut off.
     absl::Duration drain_timeout = absl::Seconds(2);
-    // How long shutdown waits for clients to take the goodbye.
+    // How long shutdown waits for clients to take the goodbye (the server
+    // times it; see ChatServer::Stop).
     absl::Duration shutdown_grace = absl::Milliseconds(1500);
     // Back-pressure between workers, in envelopes: a post that leaves a
     // mailbox deeper than `mailbox_high_water` holds the poster's input
     // until the depth is at most `mailbox_low_water`. 0 turns it off.
     size_t mailbox_high_water = 65536;
     size_t mailbox_low_water = 32768;
+    // The HTTP port's settings; `web.site` must be set if it is open.
+    WebOptions web;
     // Runs on the worker's thread at the start of every pass; a test may
     // block in it to hold the worker back. Empty in production.
     std::function<void(int worker)> before_pass_for_testing;
@@ -76,15 +80,16 @@ class Worker final : private EventLoop::Handler, private Timer::Handler {
   Worker& operator=(const Worker&) = delete;
 
   void Start();
-  // Waits for the thread to finish after a kShutdown envelope.
+  // Waits for the thread to finish after a kExit envelope.
   void Join();
 
   // Any thread. Returns the mailbox's depth after the post.
   size_t Post(Envelope envelope) { return mailbox_.Post(std::move(envelope)); }
   // Any thread: envelopes posted here and not yet handled.
   size_t mailbox_depth() const { return mailbox_.depth(); }
-  // Any thread; see WorkerStats.
+  // Any thread; see WorkerStats and ChatShard::Stats.
   const WorkerStats& stats() const { return stats_; }
+  const ChatShard::Stats& shard_stats() const { return shard_.stats(); }
   int index() const { return index_; }
 
   // On this worker's thread: a post of ours left `target`'s mailbox above
@@ -112,10 +117,13 @@ class Worker final : private EventLoop::Handler, private Timer::Handler {
   void Run();
   void OnEvents(uint32_t events) override;  // The mailbox is readable.
   void Handle(Envelope&& envelope);
-  void Adopt(int fd, uint32_t peer_ip);
-  void Refuse(int fd, PayloadRef error);
+  // The framing a new connection on a `protocol` port starts with.
+  Framing* NewFraming(Protocol protocol);
+  void Adopt(int fd, uint32_t peer_ip, Protocol protocol);
+  void Refuse(int fd, Protocol protocol, PayloadRef error);
+  // Measures the pass that began at poll_time().
+  void RecordPass();
   void BeginShutdown();
-  void OnTimer() override;  // The shutdown grace is over.
   // Ends the input hold once every congested mailbox has drained enough.
   void ReleaseInputIfDrained();
   void FlushQueued();
@@ -129,7 +137,6 @@ class Worker final : private EventLoop::Handler, private Timer::Handler {
   Mailbox<Envelope> mailbox_;
   ChatShard shard_;
   std::unique_ptr<char[]> read_buffer_;
-  Timer shutdown_timer_{this};
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>>
       connections_;
   std::vector<ClientConnection*> flush_queue_;
@@ -140,7 +147,7 @@ class Worker final : private EventLoop::Handler, private Timer::Handler {
   std::vector<ClientConnection*> held_readers_;
   bool mailbox_backlog_ = false;
   bool shutting_down_ = false;
-  bool grace_over_ = false;
+  bool exit_ = false;  // A kExit arrived.
   std::thread thread_;
 };
 

@@ -9,7 +9,28 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/strings/string_view.h"
+#include "server/framing.h"
+
 namespace chatd {
+
+// Why the server dropped a connection, for /metrics.
+enum class DropReason : uint8_t {
+  kSlow,           // Output backed up past --max_output_bytes.
+  kLineTooLong,    // A line (or WebSocket message) over --max_line_bytes.
+  kJoinTimeout,    // No JOIN (or no complete HTTP request) in time.
+  kServerFull,     // Refused at accept: --max_connections or per address.
+  kProtocolError,  // Any other ERROR, a WebSocket or HTTP protocol error.
+  kPingTimeout,    // A WebSocket client did not answer our ping.
+};
+inline constexpr int kDropReasons = 6;
+absl::string_view DropReasonName(DropReason reason);
+
+// Upper bounds of the loop-pass duration histogram, in microseconds.
+inline constexpr int64_t kPassBucketsUs[] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000};
+inline constexpr int kPassBuckets =
+    sizeof(kPassBucketsUs) / sizeof(kPassBucketsUs[0]);
 
 struct WorkerStats {
   // Adds `n` to a counter or gauge. One writer per counter, so a load and a
@@ -29,6 +50,28 @@ struct WorkerStats {
   std::atomic<uint64_t> input_pauses{0};
   // Whether input is paused for that reason right now (0 or 1).
   std::atomic<int64_t> input_paused{0};
+
+  // Open connections by framing (an HTTP connection that upgrades moves to
+  // kWebSocket).
+  std::atomic<int64_t> connections[kFramingKinds] = {};
+  std::atomic<uint64_t> drops[kDropReasons] = {};
+  // Bytes read from and written to client sockets.
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> http_requests{0};
+
+  // Loop passes by duration, from the wake-up to the end of the flush:
+  // pass_buckets[i] counts passes of at most kPassBucketsUs[i] (not
+  // cumulative); pass_buckets[kPassBuckets] the longer ones.
+  std::atomic<uint64_t> pass_buckets[kPassBuckets + 1] = {};
+  std::atomic<uint64_t> pass_ns_sum{0};
+
+  // The worker's thread is the one writer: a relaxed load and store, no
+  // locked instruction, for the counters bumped on every read and write.
+  static void Bump(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n,
+                  std::memory_order_relaxed);
+  }
 };
 
 }  // namespace chatd

@@ -108,6 +108,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   }
   std::string port_file = NewTempPath("port");
   unlink(port_file.c_str());
+  unlink((port_file + ".http").c_str());
 
   std::vector<std::string> args = {
       binary,
@@ -115,6 +116,9 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
       "--bind=127.0.0.1",
       absl::StrCat("--threads=", options.threads),
       absl::StrCat("--port_file=", port_file),
+      // Never the default 8080: tests run side by side.
+      "--http_port=0",
+      absl::StrCat("--http_port_file=", port_file, ".http"),
       absl::StrCat("--max_msgs_per_sec=", options.max_msgs_per_sec),
   };
   if (options.max_connections.has_value()) {
@@ -212,6 +216,13 @@ absl::Status ServerProcess::WaitForPort(absl::Time deadline) {
               absl::StrCat("bad port file contents: \"", text, "\""));
         }
         port_ = port;
+        // Written before the line port's file, so it is there by now.
+        std::ifstream http(port_file_ + ".http");
+        std::string http_text;
+        if (!http || !std::getline(http, http_text) ||
+            !absl::SimpleAtoi(http_text, &http_port_)) {
+          return absl::InternalError("no HTTP port file from the server");
+        }
         return absl::OkStatus();
       }
     }
@@ -311,6 +322,7 @@ ServerProcess::~ServerProcess() {
     Reap(0);
   }
   unlink(port_file_.c_str());
+  unlink((port_file_ + ".http").c_str());
   if (!log_file_.empty()) {
     absl::StatusOr<std::string> log = Log();
     if (log.ok()) {

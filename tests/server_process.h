@@ -77,7 +77,9 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
+  // The line port, and the HTTP port (page, WebSocket, /metrics).
   int port() const { return port_; }
+  int http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
 
   // Sends `signo` (SIGTERM or SIGINT ask for a clean shutdown) and waits up
@@ -109,6 +111,7 @@ class ServerProcess {
 
   pid_t pid_;
   std::string port_file_;
+  int http_port_ = 0;
   std::string log_file_;  // Empty unless the log is captured.
   int port_ = 0;
   bool exited_ = false;
