@@ -12,9 +12,14 @@
 #
 #   tools/bench/compare.sh                       # everything, ~20-25 min
 #   tools/bench/compare.sh --servers=chatd,redis --workloads=fanout,idle
+#   tools/bench/compare.sh --servers=chatd,chatd-ws,nats,nats-ws --workloads=fanout,crowd
 #
 # Options:
-#   --servers=LIST      chatd,redis,nats,inspircd,ngircd (default: all)
+#   --servers=LIST      chatd,chatd-ws,redis,nats,nats-ws,inspircd,ngircd
+#                       (default: all); chatd-ws and nats-ws are chatd and
+#                       nats-server over WebSocket (loadgen --transport=ws),
+#                       run on the workloads in WS_WORKLOADS (fanout, crowd)
+#                       only
 #   --workloads=LIST    fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle
 #                       (default: all; overload runs chatd with its default
 #                       limits, the others with chatd's limits off)
@@ -32,7 +37,10 @@ set -uo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 
-SERVERS="chatd,redis,nats,inspircd,ngircd"
+SERVERS="chatd,chatd-ws,redis,nats,nats-ws,inspircd,ngircd"
+# The workloads the WebSocket servers (chatd-ws, nats-ws) run; they skip
+# the others.
+WS_WORKLOADS="fanout,crowd"
 WORKLOADS="fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle"
 DURATION=10
 IDLE_CONNECTIONS=19000
@@ -182,6 +190,14 @@ for b in server/chatd tools/loadgen; do
 done
 CHATD="$WORK/bin/chatd"
 LOADGEN="$WORK/bin/loadgen"
+# Whether this chatd has the HTTP + WebSocket listener (--http_port). When
+# it has, every chatd run, TCP ones included, gets the same command line
+# with --http_port=0 (an unused listener costs nothing), so chatd and
+# chatd-ws run the very same server configuration.
+# (--helpfull exits 1, hence no pipe under pipefail.)
+CHATD_HTTP=0
+CHATD_HELP=$("$CHATD" --helpfull 2>&1)
+[[ "$CHATD_HELP" == *-http_port* ]] && CHATD_HTTP=1
 
 FD_HARD=$(ulimit -Hn)
 [ "$FD_HARD" = unlimited ] && FD_HARD=1048576
@@ -215,17 +231,22 @@ EOF
 write_config() {
   local name=$1 port=$2 dir=$3
   case "$name" in
-    chatd)
+    chatd | chatd-ws)
+      local http=""
+      [ "$CHATD_HTTP" = 1 ] && http=" --http_port=0 --http_port_file=<tmp>/http_port"
       cat >"$CONF_DIR/chatd.conf" <<EOF
 # chatd takes flags, not a config file; the command line used for every
 # workload but overload (limits off):
 chatd --threads=2 --max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 \\
-      --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port
+      --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http
 # for overload (every limit at its default: --max_msgs_per_sec=20
 # --max_burst=50 --max_output_bytes=1048576 --join_timeout_s=10,
 # --max_connections = open-file limit - 64):
-chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port
+chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http
 # (open-file soft limit raised to the hard limit, $FD_HARD, before exec)
+# chatd-ws: the same server and command line; loadgen connects to the HTTP
+# port with --transport=ws (GET /ws, subprotocol chatd.line, one TEXT
+# message per line).
 EOF
       ;;
     redis)
@@ -259,6 +280,22 @@ max_connections: 100000
 max_pending: 1073741824
 write_deadline: "60s"
 # max_payload, max_control_line, ping_interval: defaults
+EOF
+      ;;
+    nats-ws)
+      cat >"$CONF_DIR/nats-ws.conf" <<EOF
+# nats-server -c <this file>; open-file soft limit raised to $FD_HARD.
+# As nats.conf, plus the WebSocket listener that loadgen --transport=ws
+# uses (the NATS protocol in BINARY frames); the client port is unused.
+listen: 127.0.0.1:$4
+max_connections: 100000
+max_pending: 1073741824
+write_deadline: "60s"
+websocket {
+  listen: "127.0.0.1:$port"
+  no_tls: true
+  # compression: off (the default)
+}
 EOF
       ;;
     inspircd)
@@ -331,11 +368,16 @@ EOF
 # loadgen --protocol for each server, and the connect pacing it needs.
 protocol_of() {
   case "$1" in
-    chatd) echo chatd ;;
+    chatd | chatd-ws) echo chatd ;;
     redis) echo redis ;;
-    nats) echo nats ;;
+    nats | nats-ws) echo nats ;;
     inspircd | ngircd) echo irc ;;
   esac
+}
+is_ws() { case "$1" in chatd-ws | nats-ws) return 0 ;; *) return 1 ;; esac; }
+# loadgen's --transport for each server.
+transport_args_of() {
+  if is_ws "$1"; then echo "--transport=ws"; else echo ""; fi
 }
 connect_args_of() {
   case "$1" in
@@ -358,26 +400,41 @@ start_server() {
   mkdir -p "$dir"
   chmod 777 "$dir"  # ngircd drops root for nobody
   local server_log="$dir/$workload.server.log"
-  local port=""
-  if [ "$name" != chatd ]; then
-    port=$(pick_port) || { START_ERROR="no free port"; return 1; }
-  fi
-  write_config "$name" "$port" "$dir"
+  # port: where loadgen connects; port2: nats-ws's unused client port.
+  local port="" port2=""
   case "$name" in
-    chatd)
-      rm -f "$dir/port"
+    chatd | chatd-ws) ;;
+    nats-ws)
+      port=$(pick_port) || { START_ERROR="no free port"; return 1; }
+      port2=$(pick_port) || { START_ERROR="no free port"; return 1; }
+      ;;
+    *) port=$(pick_port) || { START_ERROR="no free port"; return 1; } ;;
+  esac
+  write_config "$name" "$port" "$dir" "$port2"
+  # The file into which chatd writes the port loadgen connects to.
+  local port_file="$dir/port"
+  [ "$name" = chatd-ws ] && port_file="$dir/http_port"
+  case "$name" in
+    chatd | chatd-ws)
+      if [ "$name" = chatd-ws ] && [ "$CHATD_HTTP" != 1 ]; then
+        START_ERROR="this chatd has no --http_port (no WebSocket listener)"
+        return 1
+      fi
+      rm -f "$dir/port" "$dir/http_port"
       # overload is the one workload with chatd's default limits on.
       local limits="--max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000"
       [ "$workload" = overload ] && limits=""
+      local http=""
+      [ "$CHATD_HTTP" = 1 ] && http="--http_port=0 --http_port_file=$dir/http_port"
       # shellcheck disable=SC2086
       (ulimit -n "$FD_HARD" && exec "$CHATD" --threads=2 $limits \
-        --bind=127.0.0.1 --port=0 --port_file="$dir/port") >"$server_log" 2>&1 &
+        --bind=127.0.0.1 --port=0 --port_file="$dir/port" $http) >"$server_log" 2>&1 &
       ;;
     redis)
       (ulimit -n "$FD_HARD" && exec redis-server "$CONF_DIR/redis.conf") >"$server_log" 2>&1 &
       ;;
-    nats)
-      (ulimit -n "$FD_HARD" && exec nats-server -c "$CONF_DIR/nats.conf") >"$server_log" 2>&1 &
+    nats | nats-ws)
+      (ulimit -n "$FD_HARD" && exec nats-server -c "$CONF_DIR/$name.conf") >"$server_log" 2>&1 &
       ;;
     inspircd)
       (ulimit -n "$FD_HARD" && exec inspircd --nofork --runasroot \
@@ -397,8 +454,8 @@ start_server() {
       SERVER_PID=""
       return 1
     fi
-    if [ "$name" = chatd ] && [ -z "$port" ] && [ -s "$dir/port" ]; then
-      port=$(cat "$dir/port")
+    if [ -z "$port" ] && [ -s "$port_file" ]; then
+      port=$(cat "$port_file")
     fi
     if [ -n "$port" ] && ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$SERVER_PID,"; then
       SERVER_PORT=$port
@@ -528,7 +585,7 @@ run_one() {
   local quiet other_cpu=null loadgen_cpu=null server_cpu_total=null run_seconds=null
   local args drain
   drain=$(drain_timeout_of "$workload")
-  args="$(workload_args "$workload") $(connect_args_of "$name") $COMMON_ARGS --drain_timeout=$drain"
+  args="$(workload_args "$workload") $(connect_args_of "$name") $(transport_args_of "$name") $COMMON_ARGS --drain_timeout=$drain"
   mkdir -p "$dir"
   if ! quiet=$(wait_quiet); then
     note="machine not quiet before the run: other processes used $quiet cores"
@@ -637,6 +694,8 @@ INFO="$WORK/info.tsv"
   printf 'version_chatd\t%s\n' "git $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null)$(cd "$REPO" && git diff --quiet HEAD -- net core server 2>/dev/null || echo ' (uncommitted changes)'), bazel -c opt"
   printf 'version_redis\t%s\n' "$(redis-server --version 2>/dev/null | head -1)"
   printf 'version_nats\t%s\n' "$(nats-server --version 2>/dev/null | head -1)"
+  printf 'chatd_http\t%s\n' "$CHATD_HTTP"
+  printf 'ws_workloads\t%s\n' "$WS_WORKLOADS"
   printf 'version_inspircd\t%s\n' "$(inspircd --version 2>/dev/null | head -1)"
   printf 'version_ngircd\t%s\n' "$(ngircd --version 2>/dev/null | head -1)"
   printf 'duration\t%s\n' "$DURATION"
@@ -649,7 +708,7 @@ INFO="$WORK/info.tsv"
 IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 for s in "${SERVER_LIST[@]}"; do
-  case "$s" in chatd | redis | nats | inspircd | ngircd) ;; *) log "unknown server $s"; exit 2 ;; esac
+  case "$s" in chatd | chatd-ws | redis | nats | nats-ws | inspircd | ngircd) ;; *) log "unknown server $s"; exit 2 ;; esac
 done
 for w in "${WORKLOAD_LIST[@]}"; do
   case "$w" in fanout | crowd | crowd1k | overload | bigroom | bigroom20 | idle) ;; *) log "unknown workload $w"; exit 2 ;; esac
@@ -660,6 +719,10 @@ done
 # is kept.
 for s in "${SERVER_LIST[@]}"; do
   for w in "${WORKLOAD_LIST[@]}"; do
+    # The WebSocket servers run WS_WORKLOADS only.
+    if is_ws "$s" && [[ ",$WS_WORKLOADS," != *",$w,"* ]]; then
+      continue
+    fi
     run_one "$s" "$w"
     if [ -n "$LAST_OTHER_CORES" ] && awk -v c="$LAST_OTHER_CORES" 'BEGIN {exit !(c > 0.3)}'; then
       log "$s / $w: other processes used $LAST_OTHER_CORES cores during the run; running it again"

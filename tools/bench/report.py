@@ -59,12 +59,28 @@ PEER_NOTES = """\
 - InspIRCd completes registrations on a once-a-second timer; loadgen keeps
   up to 4,000 connects in flight for it (`--max_connecting=4000`).
 - nats-server and Redis need no special connect handling.
+- `chatd-ws` and `nats-ws` are chatd and nats-server over WebSocket
+  (loadgen `--transport=ws`: an HTTP/1.1 upgrade per connection, then
+  masked client frames). chatd-ws is the same chatd process and command
+  line as chatd, reached at `GET /ws` on its `--http_port` with subprotocol
+  `chatd.line`, one TEXT message per line. nats-ws is nats-server's own
+  `websocket` listener (`no_tls: true`, no compression), carrying the NATS
+  protocol byte stream in BINARY frames. Only the workloads listed under
+  WebSocket run over it.
 """
+
+# The WebSocket rows and the goals they are held to (issue 8): chatd-ws
+# against nats-ws, and against chatd's own TCP figure, in deliveries per
+# server CPU-second, on fanout.
+WS_SERVERS = {"chatd-ws": "chatd", "nats-ws": "nats"}
+WS_WORKLOADS = ["fanout", "crowd"]
+WS_GOALS = {"fanout": (2.0, 0.8)}
 
 CONFIG_FILES = [
     ("chatd", "chatd.conf"),
     ("redis", "redis.conf"),
     ("nats", "nats.conf"),
+    ("nats-ws", "nats-ws.conf"),
     ("inspircd", "inspircd.conf"),
     ("ngircd", "ngircd.conf"),
 ]
@@ -227,6 +243,57 @@ def other_load(run):
     if other is None or not seconds:
         return "–"
     return f"{other / seconds:.2f}"
+
+
+def per_cpu(run):
+    """(deliveries per server CPU-s, passed) of a run, or (None, False)."""
+    r = run.get("result") if run else None
+    if r is None or not r.get("deliveries_per_server_cpu_sec"):
+        return None, False
+    return r["deliveries_per_server_cpu_sec"], verdict(run)[0] == "PASS"
+
+
+def ratio_cell(num, den, goal):
+    """'2.31x (goal >= 2x: met)' from two per_cpu() pairs."""
+    (a, a_ok), (b, b_ok) = num, den
+    if a is None or b is None:
+        return "– (no result)"
+    text = f"{a / b:.2f}x"
+    notes = []
+    if goal is not None:
+        notes.append(f"goal ≥ {goal:g}x: " + ("met" if a / b >= goal
+                                              else "missed"))
+    if not (a_ok and b_ok):
+        notes.append("a run failed")
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def websocket_table(runs):
+    """chatd-ws vs nats-ws and vs chatd over TCP, per server CPU-second."""
+    rows = [
+        "| workload | chatd-ws | nats-ws | chatd (TCP) | nats (TCP) | "
+        "chatd-ws / nats-ws | chatd-ws / chatd (TCP) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for workload in WS_WORKLOADS:
+        figs = {s: per_cpu(find(runs, s, workload))
+                for s in ("chatd-ws", "nats-ws", "chatd", "nats")}
+        if figs["chatd-ws"][0] is None and figs["nats-ws"][0] is None:
+            continue
+        goals = WS_GOALS.get(workload, (None, None))
+
+        def cell(s):
+            v, ok = figs[s]
+            if v is None:
+                return "–"
+            return fmt_int(v) + ("" if ok else " (FAIL)")
+
+        rows.append(
+            f"| {workload} | {cell('chatd-ws')} | {cell('nats-ws')} | "
+            f"{cell('chatd')} | {cell('nats')} | "
+            f"{ratio_cell(figs['chatd-ws'], figs['nats-ws'], goals[0])} | "
+            f"{ratio_cell(figs['chatd-ws'], figs['chatd'], goals[1])} |")
+    return "\n".join(rows)
 
 
 def idle_table(runs, servers):
@@ -481,6 +548,11 @@ def main():
                       ("ngircd", "ngircd")):
         if key in servers:
             out.append(f"- {name}: {info.get('version_' + key)}")
+    for key, base in WS_SERVERS.items():
+        if key in servers:
+            out.append(f"- {key}: {base} over WebSocket, same binary "
+                       f"({info.get('version_' + base)}); see the peer "
+                       "notes")
     out.append("")
     out.append("Each run starts a fresh server process (so peak RSS and the "
                "idle baseline are per workload).\n")
@@ -502,6 +574,17 @@ def main():
                "that processes other than the server and loadgen used "
                "during the run (the machine is shared), in cores; each "
                "run first waits (up to 30 s) for it to drop below 0.3.\n")
+    if any(r["server"] in WS_SERVERS for r in runs):
+        out.append("### WebSocket\n")
+        out.append(websocket_table(runs))
+        out.append("\nDeliveries per server CPU-second (higher is better), "
+                   "from the rows above: chatd and nats-server over "
+                   "WebSocket, next to their TCP figures from the same "
+                   "script run. The goals (issue 8) are for `fanout`: "
+                   "chatd-ws at least 2x nats-ws, and at least 0.8x chatd "
+                   "over TCP; `crowd`'s ratios are shown without a goal. A "
+                   "figure marked FAIL comes from a run that lost, "
+                   "reordered or dropped something (see its row).\n")
     if any(r["workload"] == "overload" for r in runs):
         out.append("### Overload\n")
         out.append(overload_table(runs, servers))

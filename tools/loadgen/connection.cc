@@ -11,6 +11,7 @@
 #include "tools/loadgen/client_socket.h"
 #include "tools/loadgen/clock.h"
 #include "tools/loadgen/message_stamp.h"
+#include "tools/loadgen/websocket_session.h"
 
 namespace chatd::loadgen {
 namespace {
@@ -20,15 +21,29 @@ constexpr int kMaxReadsPerEvent = 4;
 // Problems logged per thread; the counters still count every one.
 constexpr int kMaxProblemsLogged = 10;
 
+// Connection `id`'s session: its protocol, over WebSocket if so configured.
+std::unique_ptr<ProtocolSession> NewSession(const LoadConfig& config,
+                                            uint32_t id) {
+  std::unique_ptr<ProtocolSession> session = NewProtocolSession(
+      config.protocol, WorkloadShape::GroupName(config.shape.GroupOf(id)),
+      WorkloadShape::MemberName(id));
+  if (config.transport != TransportKind::kWebSocket) return session;
+  // loadgen_main refuses protocols without WebSocket options.
+  std::optional<WebSocketOptions> options =
+      WebSocketOptionsFor(config.protocol);
+  CHECK(options.has_value());
+  options->host_port = absl::StrCat(config.host, ":", config.port);
+  options->path = config.ws_path;
+  return std::make_unique<WebSocketSession>(std::move(session),
+                                            *std::move(options));
+}
+
 }  // namespace
 
 Connection::Connection(uint32_t id, ThreadContext* ctx)
     : id_(id),
       ctx_(ctx),
-      session_(NewProtocolSession(
-          ctx->shared->config.protocol,
-          WorkloadShape::GroupName(ctx->shared->config.shape.GroupOf(id)),
-          WorkloadShape::MemberName(id))),
+      session_(NewSession(ctx->shared->config, id)),
       ledger_(ctx->shared->config.shape.SendersOf(
           ctx->shared->config.shape.GroupOf(id))) {}
 
@@ -92,7 +107,8 @@ void Connection::ReadAll() {
       ctx_->now_ns = MonotonicNowNs();
       if (!session_->Feed(absl::string_view(buffer, static_cast<size_t>(n)),
                           this)) {
-        Close("protocol violation");
+        const absl::string_view reason = session_->FailureReason();
+        Close(reason.empty() ? "protocol violation" : reason);
         return;
       }
       if (static_cast<size_t>(n) < ThreadContext::kReadBufferBytes) return;

@@ -16,6 +16,10 @@ struct LoadConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   ProtocolKind protocol = ProtocolKind::kChatd;
+  // With kWebSocket every connection first upgrades at ws://host:port
+  // <ws_path> (chatd and NATS only; see websocket_session.h).
+  TransportKind transport = TransportKind::kTcp;
+  std::string ws_path = "/ws";
   WorkloadShape shape;
 
   // Total messages per second over all senders; 0 = closed loop with at

@@ -295,6 +295,7 @@ void Controller::Tally() {
 RunReport Controller::Run() {
   RunReport& r = report_;
   r.protocol = std::string(ProtocolName(config_.protocol));
+  r.transport = config_.transport == TransportKind::kWebSocket ? "ws" : "tcp";
   r.connections = config_.shape.connections;
   r.groups = config_.shape.groups;
   r.rate = config_.rate;

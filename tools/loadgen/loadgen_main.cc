@@ -19,11 +19,18 @@
 #include "tools/loadgen/load_config.h"
 #include "tools/loadgen/load_run.h"
 #include "tools/loadgen/run_report.h"
+#include "tools/loadgen/websocket_session.h"
 
 DEFINE_string(host, "127.0.0.1", "Server IPv4 address.");
 DEFINE_int32(port, 7000, "Server port.");
 DEFINE_string(protocol, "chatd",
               "Wire protocol: chatd, irc, nats or redis (RESP3 pub/sub).");
+DEFINE_string(transport, "tcp",
+              "tcp, or ws: every connection first upgrades to a WebSocket "
+              "at ws://<host>:<port><ws_path> and frames the protocol in "
+              "it (chatd: one TEXT message per line; nats: the byte stream "
+              "in BINARY frames). ws supports --protocol=chatd and nats.");
+DEFINE_string(ws_path, "/ws", "With --transport=ws: the request path.");
 DEFINE_int32(connections, 100, "Client connections.");
 DEFINE_int32(groups, 10, "Groups; connection i joins group i mod groups.");
 DEFINE_int32(senders, -1,
@@ -92,6 +99,20 @@ bool ConfigFromFlags(LoadConfig* config) {
       ParseProtocolKind(FLAGS_protocol);
   if (!protocol.has_value())
     fail("--protocol must be chatd, irc, nats or redis");
+  const std::optional<TransportKind> transport =
+      ParseTransportKind(FLAGS_transport);
+  if (!transport.has_value()) fail("--transport must be tcp or ws");
+  if (transport == TransportKind::kWebSocket) {
+    if (protocol.has_value() && !WebSocketOptionsFor(*protocol).has_value()) {
+      fail(
+          "--transport=ws supports --protocol=chatd and nats only (loadgen "
+          "has no WebSocket framing for IRC or Redis)");
+    }
+    if (FLAGS_ws_path.empty() || FLAGS_ws_path[0] != '/' ||
+        FLAGS_ws_path.find_first_of(" \r\n\t") != std::string::npos) {
+      fail("--ws_path must start with '/' and hold no spaces");
+    }
+  }
   if (FLAGS_port <= 0 || FLAGS_port > 65535) fail("--port must be 1..65535");
   if (FLAGS_connections < 1) fail("--connections must be positive");
   if (FLAGS_groups < 1 || FLAGS_groups > FLAGS_connections) {
@@ -124,6 +145,8 @@ bool ConfigFromFlags(LoadConfig* config) {
   config->host = FLAGS_host;
   config->port = static_cast<uint16_t>(FLAGS_port);
   config->protocol = *protocol;
+  config->transport = *transport;
+  config->ws_path = FLAGS_ws_path;
   config->shape.connections = static_cast<uint32_t>(FLAGS_connections);
   config->shape.groups = static_cast<uint32_t>(FLAGS_groups);
   config->shape.senders = static_cast<uint32_t>(

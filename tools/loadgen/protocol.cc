@@ -29,6 +29,12 @@ absl::string_view ProtocolName(ProtocolKind kind) {
   return "?";
 }
 
+std::optional<TransportKind> ParseTransportKind(absl::string_view name) {
+  if (name == "tcp") return TransportKind::kTcp;
+  if (name == "ws") return TransportKind::kWebSocket;
+  return std::nullopt;
+}
+
 std::unique_ptr<ProtocolSession> NewProtocolSession(ProtocolKind kind,
                                                     absl::string_view group,
                                                     absl::string_view name) {

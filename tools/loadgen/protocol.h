@@ -23,6 +23,13 @@ enum class ProtocolKind { kChatd, kIrc, kNats, kRedis };
 std::optional<ProtocolKind> ParseProtocolKind(absl::string_view name);
 absl::string_view ProtocolName(ProtocolKind kind);
 
+// What carries the protocol: plain TCP, or a WebSocket over TCP
+// (websocket_session.h).
+enum class TransportKind { kTcp, kWebSocket };
+
+// "tcp" or "ws".
+std::optional<TransportKind> ParseTransportKind(absl::string_view name);
+
 // What a session reports while parsing. Calls happen inside Feed()/Start().
 class SessionEvents {
  public:
@@ -57,6 +64,11 @@ class ProtocolSession {
   // Parses the next received bytes. Returns false when the stream violates
   // the protocol beyond recovery (the connection should be closed).
   virtual bool Feed(absl::string_view bytes, SessionEvents* events) = 0;
+
+  // After Feed() returned false: what was wrong, for the log.
+  virtual absl::string_view FailureReason() const {
+    return "protocol violation";
+  }
 };
 
 // `group` and `name` are plain identifiers ([A-Za-z0-9_.-]); each protocol

@@ -14,6 +14,7 @@ namespace chatd::loadgen {
 struct RunReport {
   // The workload.
   std::string protocol;
+  std::string transport = "tcp";  // "tcp" or "ws" (--transport).
   int64_t connections = 0;
   int64_t groups = 0;
   int64_t senders = 0;  // Senders that were members when sending began.
