@@ -25,7 +25,7 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(absl::string_view group,
   if (!joined.ok()) return joined;
   std::vector<Session*>& members = local_[joined->group->id()];
   session->joined_epoch_ = joined->epoch;
-  session->shard_slot_ = members.size();
+  session->shard_slot_ = static_cast<uint32_t>(members.size());
   members.push_back(session);
   Stats::Bump(stats_.members, int64_t{1});
   return joined;
@@ -39,7 +39,7 @@ void ChatShard::Leave(Group* group, absl::string_view name, Session* session) {
   const size_t slot = session->shard_slot_;
   CHECK(slot < members.size() && members[slot] == session);
   members[slot] = members.back();
-  members[slot]->shard_slot_ = slot;
+  members[slot]->shard_slot_ = static_cast<uint32_t>(slot);
   members.pop_back();
   Stats::Bump(stats_.members, int64_t{-1});
 

@@ -4,6 +4,8 @@
 #ifndef CHATD_CORE_TOKEN_BUCKET_H_
 #define CHATD_CORE_TOKEN_BUCKET_H_
 
+#include <cstdint>
+
 #include "absl/time/time.h"
 
 namespace chatd {
@@ -12,7 +14,9 @@ class TokenBucket {
  public:
   // A rate of 0 disables the limit: Take() always succeeds.
   TokenBucket(double rate_per_sec, double burst)
-      : rate_per_sec_(rate_per_sec), burst_(burst), tokens_(burst) {}
+      : rate_per_sec_(static_cast<float>(rate_per_sec)),
+        burst_(static_cast<float>(burst)),
+        tokens_(burst) {}
 
   // Takes one token at time `now`; false (taking nothing) when none is left.
   bool Take(absl::Time now);
@@ -25,10 +29,14 @@ class TokenBucket {
   bool unlimited() const { return rate_per_sec_ <= 0; }
 
  private:
-  double rate_per_sec_;
-  double burst_;
+  // One bucket per member: the limits as floats and the last refill as Unix
+  // nanoseconds keep it at 24 bytes instead of 40. A float holds any
+  // sensible rate or burst exactly enough; the running count stays double.
+  static constexpr int64_t kNever = INT64_MIN;
+  float rate_per_sec_;
+  float burst_;
   double tokens_;
-  absl::Time last_ = absl::InfinitePast();
+  int64_t last_ns_ = kNever;
 };
 
 }  // namespace chatd
