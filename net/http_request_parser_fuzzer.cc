@@ -5,6 +5,7 @@
 // chunking, both must hand out the same requests in the same order and end
 // with the same status and error status; no request may carry more header
 // bytes than the limit, and no Parse() may consume more than it was given.
+// Each request also goes through the WebSocket handshake check.
 //
 // Input: a byte for the chunk size, then the client's bytes.
 
@@ -13,9 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "net/http_request_parser.h"
+#include "net/websocket_handshake.h"
 #include "tools/fuzz/fuzz_check.h"
 
 namespace chatd {
@@ -38,6 +41,32 @@ std::string Describe(const HttpRequest& request) {
     absl::StrAppend(&line, "|", name, ":", value);
   }
   return line;
+}
+
+// The WebSocket handshake judges every parsed request: an accepted one
+// gets a well-formed 101 with the right key, anything else a status the
+// server knows how to send.
+void CheckHandshake(const HttpRequest& request) {
+  static const websocket::OriginPolicy* const same_host =
+      new websocket::OriginPolicy("");
+  const websocket::Handshake handshake =
+      websocket::AcceptHandshake(request, *same_host, "chatd.line");
+  if (handshake.status == 101) {
+    FUZZ_CHECK(absl::StartsWith(handshake.response_headers,
+                                "HTTP/1.1 101 Switching Protocols\r\n"));
+    FUZZ_CHECK(absl::EndsWith(handshake.response_headers, "\r\n\r\n"));
+    FUZZ_CHECK(absl::StrContains(
+        handshake.response_headers,
+        absl::StrCat("Sec-WebSocket-Accept: ",
+                     websocket::AcceptKey(request.Header("sec-websocket-key")),
+                     "\r\n")));
+    // Header values end up in the response only through the accept key.
+    FUZZ_CHECK(handshake.response_headers.find('\0') == std::string::npos);
+  } else {
+    FUZZ_CHECK(handshake.status == 400 || handshake.status == 403 ||
+               handshake.status == 426);
+    FUZZ_CHECK(!handshake.reason.empty());
+  }
 }
 
 // Feeds `input` to a fresh parser in chunks of `step` bytes.
@@ -73,6 +102,7 @@ Outcome Run(absl::string_view input, size_t step) {
     }
     FUZZ_CHECK(header_bytes <= HttpRequestParser::kMaxHeaderBytes);
     outcome.requests.push_back(Describe(request));
+    CheckHandshake(request);
     if (request.upgrade) break;  // The rest belongs to the new protocol.
   }
   FUZZ_CHECK(outcome.consumed <= input.size());

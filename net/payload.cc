@@ -36,39 +36,46 @@ PayloadRef Payload::Line(std::initializer_list<absl::string_view> parts) {
   size_t text_size = 0;
   for (absl::string_view part : parts) text_size += part.size();
   // Most lines are valid UTF-8 and their two forms share the text: [room
-  // for the header][header][text]["\n"]. Otherwise the WebSocket form gets
-  // a repaired copy: [room][header][repaired text][text]["\n"].
-  std::string joined;
-  absl::string_view text;
-  if (parts.size() == 1) {
-    text = *parts.begin();
-  } else {
-    joined.reserve(text_size);
-    for (absl::string_view part : parts)
-      joined.append(part.data(), part.size());
-    text = joined;
+  // for the header][header][text]["\n"]. The text is copied into place and
+  // checked there, so the common case copies it once.
+  Payload* p = Allocate(text_size + 1, websocket::kMaxHeaderBytes);
+  char* text = p->data_ + websocket::kMaxHeaderBytes;
+  char* out = text;
+  for (absl::string_view part : parts) {
+    if (part.empty()) continue;
+    std::memcpy(out, part.data(), part.size());
+    out += part.size();
   }
-  const bool valid = IsValidUtf8(text);
-  const std::string repaired = valid ? std::string() : ToValidUtf8(text);
-  const size_t ws_text = valid ? text.size() : repaired.size();
+  *out = '\n';
+  const absl::string_view stream_text(text, text_size);
+  if (IsValidUtf8(stream_text)) {
+    char header[websocket::kMaxHeaderBytes];
+    const size_t header_size =
+        websocket::EncodeHeader(websocket::Opcode::kText, text_size, header);
+    p->ws_start_ =
+        static_cast<uint32_t>(websocket::kMaxHeaderBytes - header_size);
+    p->ws_size_ = static_cast<uint32_t>(header_size + text_size);
+    std::memcpy(p->data_ + p->ws_start_, header, header_size);
+    return PayloadRef(p);
+  }
+  // Not UTF-8 (a stream member may send any bytes), which a text message
+  // must be: the WebSocket form gets a repaired copy, [room][header]
+  // [repaired text][text]["\n"]. Rare, so it may cost a second allocation.
+  const std::string repaired = ToValidUtf8(stream_text);
+  const size_t prefix = websocket::kMaxHeaderBytes + repaired.size();
+  Payload* q = Allocate(text_size + 1, prefix);
   char header[websocket::kMaxHeaderBytes];
-  const size_t header_size =
-      websocket::EncodeHeader(websocket::Opcode::kText, ws_text, header);
-  const size_t prefix =
-      websocket::kMaxHeaderBytes + (valid ? 0 : repaired.size());
-  Payload* p = Allocate(text.size() + 1, prefix);
-  p->ws_start_ =
+  const size_t header_size = websocket::EncodeHeader(
+      websocket::Opcode::kText, repaired.size(), header);
+  q->ws_start_ =
       static_cast<uint32_t>(websocket::kMaxHeaderBytes - header_size);
-  p->ws_size_ = static_cast<uint32_t>(header_size + ws_text);
-  std::memcpy(p->data_ + p->ws_start_, header, header_size);
-  if (!valid) {
-    std::memcpy(p->data_ + websocket::kMaxHeaderBytes, repaired.data(),
-                repaired.size());
-  }
-  char* out = p->data_ + prefix;
-  if (!text.empty()) std::memcpy(out, text.data(), text.size());
-  out[text.size()] = '\n';
-  return PayloadRef(p);
+  q->ws_size_ = static_cast<uint32_t>(header_size + repaired.size());
+  std::memcpy(q->data_ + q->ws_start_, header, header_size);
+  std::memcpy(q->data_ + websocket::kMaxHeaderBytes, repaired.data(),
+              repaired.size());
+  std::memcpy(q->data_ + prefix, text, text_size + 1);
+  PayloadRef first_try(p);  // Freed on return.
+  return PayloadRef(q);
 }
 
 PayloadRef Payload::Copy(absl::string_view bytes) { return Concat({bytes}); }
