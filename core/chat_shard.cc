@@ -27,7 +27,7 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(absl::string_view group,
   session->joined_epoch_ = joined->epoch;
   session->shard_slot_ = static_cast<uint32_t>(members.size());
   members.push_back(session);
-  Stats::Bump(stats_.members, int64_t{1});
+  SingleWriterAdd(stats_.members, int64_t{1});
   return joined;
 }
 
@@ -41,7 +41,7 @@ void ChatShard::Leave(Group* group, absl::string_view name, Session* session) {
   members[slot] = members.back();
   members[slot]->shard_slot_ = static_cast<uint32_t>(slot);
   members.pop_back();
-  Stats::Bump(stats_.members, int64_t{-1});
+  SingleWriterAdd(stats_.members, int64_t{-1});
 
   if (members.empty()) local_.erase(it);
 
@@ -59,7 +59,7 @@ void ChatShard::Broadcast(const Group& group, const Session* from,
                           const PayloadRef& line) {
   // The epoch first: its acquire makes the mask include every worker whose
   // members joined by then.
-  Stats::Bump(stats_.messages, uint64_t{1});
+  SingleWriterAdd(stats_.messages, uint64_t{1});
   GroupLine post{group.id(), group.epoch(), worker_, nullptr, line};
   PostToWorkers(group.worker_mask() & ~self_bit(), post);
   auto it = local_.find(group.id());
@@ -119,7 +119,7 @@ void ChatShard::DeliverTo(const std::vector<Session*>& members,
       ++delivered;
     }
   }
-  Stats::Bump(stats_.deliveries, delivered);
+  SingleWriterAdd(stats_.deliveries, delivered);
 }
 
 }  // namespace chatd

@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "core/group_registry.h"
 #include "net/payload.h"
+#include "net/single_writer_counter.h"
 
 namespace chatd {
 
@@ -56,20 +57,13 @@ class ChatShard {
     ~Transport() = default;
   };
 
-  // The shard's counters, for /metrics. Written only on the shard's thread,
-  // read by any: relaxed atomics, bumped with a plain load and store (one
-  // writer) so that the per-delivery count costs no locked instruction.
+  // The shard's counters, for /metrics. Written only on the shard's thread
+  // (SingleWriterAdd), read by any.
   struct Stats {
     std::atomic<uint64_t> lines_received{0};  // From joined members.
     std::atomic<uint64_t> messages{0};        // Chat lines broadcast.
     std::atomic<uint64_t> deliveries{0};      // Lines queued on members.
     std::atomic<int64_t> members{0};          // Joined sessions here.
-
-    template <typename T>
-    static void Bump(std::atomic<T>& counter, T n) {
-      counter.store(counter.load(std::memory_order_relaxed) + n,
-                    std::memory_order_relaxed);
-    }
   };
 
   ChatShard(int worker, GroupRegistry* registry, Transport* transport);

@@ -79,7 +79,7 @@ LineFramer::Verdict Session::HandleChat(absl::string_view line,
   if (input.kind != ChatInput::Kind::kEmpty && !rate_.Take(now)) {
     return LineFramer::Verdict::kHold;
   }
-  ChatShard::Stats::Bump(shard_->stats().lines_received, uint64_t{1});
+  SingleWriterAdd(shard_->stats().lines_received, uint64_t{1});
   switch (input.kind) {
     case ChatInput::Kind::kEmpty:
       return LineFramer::Verdict::kNext;

@@ -153,7 +153,8 @@ void ClientConnection::Read() {
     // recv, not read: straight into the socket layer (see OutputQueue).
     const ssize_t n = recv(fd_, buffer, size, MSG_DONTWAIT);
     if (n > 0) {
-      WorkerStats::Bump(worker_->stats().bytes_in, static_cast<uint64_t>(n));
+      SingleWriterAdd(worker_->stats().bytes_in,
+                            static_cast<uint64_t>(n));
       // Once draining, input is read only to be thrown away.
       if (state_ == State::kOpen)
         AfterInput(Feed(absl::string_view(buffer, n)));
@@ -290,8 +291,9 @@ void ClientConnection::Flush() {
   if (!output_.empty()) {
     const size_t before = output_.pending_bytes();
     const absl::Status status = output_.WriteTo(fd_);
-    WorkerStats::Bump(worker_->stats().bytes_out,
-                      static_cast<uint64_t>(before - output_.pending_bytes()));
+    SingleWriterAdd(
+        worker_->stats().bytes_out,
+        static_cast<uint64_t>(before - output_.pending_bytes()));
     if (!status.ok()) {
       VLOG(1) << "fd " << fd_ << ": " << status;
       Retire();

@@ -26,7 +26,14 @@ class MetricsText {
   void Sample(absl::string_view name, absl::string_view labels, uint64_t value);
   void Sample(absl::string_view name, absl::string_view labels, int64_t value);
 
-  const std::string& text() const { return text_; }
+  // A family with one unlabeled sample.
+  template <typename T>
+  void Single(absl::string_view name, absl::string_view type,
+              absl::string_view help, T value) {
+    Family(name, type, help);
+    Sample(name, "", value);
+  }
+
   std::string Take() { return std::move(text_); }
 
  private:

@@ -32,10 +32,9 @@ std::string ChatServer::Metrics() const {
   m.Sample("chatd_build_info",
            absl::StrCat("version=\"", EscapeLabelValue(CHATD_VERSION), "\""),
            int64_t{1});
-  m.Family("chatd_up", "gauge", "1 while serving, 0 once shutting down.");
-  m.Sample("chatd_up", "", int64_t{serving() ? 1 : 0});
-  m.Family("chatd_workers", "gauge", "Worker threads.");
-  m.Sample("chatd_workers", "", int64_t{workers});
+  m.Single("chatd_up", "gauge", "1 while serving, 0 once shutting down.",
+           int64_t{serving() ? 1 : 0});
+  m.Single("chatd_workers", "gauge", "Worker threads.", int64_t{workers});
 
   m.Family("chatd_connections", "gauge",
            "Open client connections by transport.");
@@ -50,76 +49,69 @@ std::string ChatServer::Metrics() const {
                      FramingKindName(static_cast<FramingKind>(kind)), "\""),
         open);
   }
-  m.Family("chatd_connections_limit", "gauge",
-           "Most client connections served at once (--max_connections).");
-  m.Sample("chatd_connections_limit", "",
+  m.Single("chatd_connections_limit", "gauge",
+           "Most client connections served at once (--max_connections).",
            static_cast<uint64_t>(options_.max_connections));
 
-  int64_t members = 0;
-  uint64_t lines = 0, messages = 0, deliveries = 0;
-  for (int w = 0; w < workers; ++w) {
-    const ChatShard::Stats& shard = workers_[w]->shard_stats();
-    members += Load(shard.members);
-    lines += Load(shard.lines_received);
-    messages += Load(shard.messages);
-    deliveries += Load(shard.deliveries);
-  }
-  m.Family("chatd_members", "gauge", "Joined members, on every transport.");
-  m.Sample("chatd_members", "", members);
-  m.Family("chatd_groups", "gauge", "Groups with at least one member.");
-  m.Sample("chatd_groups", "", static_cast<uint64_t>(registry_.group_count()));
-  m.Family("chatd_lines_received_total", "counter",
-           "Lines (messages and commands) taken from joined members.");
-  m.Sample("chatd_lines_received_total", "", lines);
-  m.Family("chatd_messages_total", "counter", "Chat messages broadcast.");
-  m.Sample("chatd_messages_total", "", messages);
-  m.Family("chatd_deliveries_total", "counter",
-           "Group lines (messages, joins, leaves) queued on recipients.");
-  m.Sample("chatd_deliveries_total", "", deliveries);
+  // Sums of one counter over the workers' WorkerStats or shard Stats.
+  auto worker_sum = [this, workers](auto WorkerStats::*field) {
+    decltype(Load(workers_[0]->stats().*field)) sum = 0;
+    for (int w = 0; w < workers; ++w) sum += Load(workers_[w]->stats().*field);
+    return sum;
+  };
+  auto shard_sum = [this, workers](auto ChatShard::Stats::*field) {
+    decltype(Load(workers_[0]->shard_stats().*field)) sum = 0;
+    for (int w = 0; w < workers; ++w) {
+      sum += Load(workers_[w]->shard_stats().*field);
+    }
+    return sum;
+  };
 
-  uint64_t bytes_in = 0, bytes_out = 0, requests = 0, throttles = 0;
-  uint64_t pauses = 0;
-  int64_t throttled = 0;
-  uint64_t drops[kDropReasons] = {};
-  for (int w = 0; w < workers; ++w) {
-    const WorkerStats& stats = workers_[w]->stats();
-    bytes_in += Load(stats.bytes_in);
-    bytes_out += Load(stats.bytes_out);
-    requests += Load(stats.http_requests);
-    throttles += Load(stats.throttle_events);
-    throttled += Load(stats.throttled_connections);
-    pauses += Load(stats.input_pauses);
-    for (int r = 0; r < kDropReasons; ++r) drops[r] += Load(stats.drops[r]);
-  }
-  m.Family("chatd_received_bytes_total", "counter",
-           "Bytes read from client sockets.");
-  m.Sample("chatd_received_bytes_total", "", bytes_in);
-  m.Family("chatd_sent_bytes_total", "counter",
-           "Bytes written to client sockets.");
-  m.Sample("chatd_sent_bytes_total", "", bytes_out);
-  m.Family("chatd_http_requests_total", "counter",
-           "HTTP requests answered on the HTTP port.");
-  m.Sample("chatd_http_requests_total", "", requests);
+  m.Single("chatd_members", "gauge", "Joined members, on every transport.",
+           shard_sum(&ChatShard::Stats::members));
+  m.Single("chatd_groups", "gauge", "Groups with at least one member.",
+           static_cast<uint64_t>(registry_.group_count()));
+  m.Single("chatd_lines_received_total", "counter",
+           "Lines (messages and commands) taken from joined members.",
+           shard_sum(&ChatShard::Stats::lines_received));
+  m.Single("chatd_messages_total", "counter", "Chat messages broadcast.",
+           shard_sum(&ChatShard::Stats::messages));
+  m.Single("chatd_deliveries_total", "counter",
+           "Group lines (messages, joins, leaves) queued on recipients.",
+           shard_sum(&ChatShard::Stats::deliveries));
+  m.Single("chatd_received_bytes_total", "counter",
+           "Bytes read from client sockets.",
+           worker_sum(&WorkerStats::bytes_in));
+  m.Single("chatd_sent_bytes_total", "counter",
+           "Bytes written to client sockets.",
+           worker_sum(&WorkerStats::bytes_out));
+  m.Single("chatd_http_requests_total", "counter",
+           "HTTP requests answered on the HTTP port.",
+           worker_sum(&WorkerStats::http_requests));
   m.Family("chatd_dropped_connections_total", "counter",
            "Connections the server closed, by reason.");
   for (int r = 0; r < kDropReasons; ++r) {
+    uint64_t drops = 0;
+    for (int w = 0; w < workers; ++w) {
+      drops += Load(workers_[w]->stats().drops[r]);
+    }
     m.Sample("chatd_dropped_connections_total",
              absl::StrCat("reason=\"",
                           DropReasonName(static_cast<DropReason>(r)), "\""),
-             drops[r]);
+             drops);
   }
-  m.Family("chatd_throttle_events_total", "counter",
-           "Times a member went over its rate and its input was delayed.");
-  m.Sample("chatd_throttle_events_total", "", throttles);
-  m.Family("chatd_throttled_connections", "gauge",
-           "Connections whose input waits for the rate right now.");
-  m.Sample("chatd_throttled_connections", "", throttled);
-  m.Family("chatd_input_pauses_total", "counter",
-           "Times a worker stopped reading input for a full mailbox.");
-  m.Sample("chatd_input_pauses_total", "", pauses);
-  m.Family("chatd_refused_for_fds_total", "counter",
-           "Connections refused because the process was out of fds.");
-  m.Sample("chatd_refused_for_fds_total", "", acceptor_->refused_for_fds());
+  m.Single("chatd_throttle_events_total", "counter",
+           "Times a member went over its rate and its input was delayed.",
+           worker_sum(&WorkerStats::throttle_events));
+  m.Single("chatd_throttled_connections", "gauge",
+           "Connections whose input waits for the rate right now.",
+           worker_sum(&WorkerStats::throttled_connections));
+  m.Single("chatd_input_pauses_total", "counter",
+           "Times a worker stopped reading input for a full mailbox.",
+           worker_sum(&WorkerStats::input_pauses));
+  m.Single("chatd_refused_for_fds_total", "counter",
+           "Connections refused because the process was out of fds.",
+           acceptor_->refused_for_fds());
 
   m.Family("chatd_mailbox_depth", "gauge",
            "Envelopes waiting in a worker's mailbox.");
@@ -148,22 +140,18 @@ std::string ChatServer::Metrics() const {
   }
 
   const ProcessStats process = ReadProcessStats();
-  m.Family("process_cpu_seconds_total", "counter",
-           "User and system CPU time spent, in seconds.");
-  m.Sample("process_cpu_seconds_total", "", process.cpu_seconds);
-  m.Family("process_resident_memory_bytes", "gauge",
-           "Resident memory size in bytes.");
-  m.Sample("process_resident_memory_bytes", "", process.resident_bytes);
-  m.Family("process_virtual_memory_bytes", "gauge",
-           "Virtual memory size in bytes.");
-  m.Sample("process_virtual_memory_bytes", "", process.virtual_bytes);
-  m.Family("process_open_fds", "gauge", "Open file descriptors.");
-  m.Sample("process_open_fds", "", process.open_fds);
-  m.Family("process_max_fds", "gauge", "The open-file limit.");
-  m.Sample("process_max_fds", "", process.max_fds);
-  m.Family("process_start_time_seconds", "gauge",
-           "Start time of the process since the Unix epoch, in seconds.");
-  m.Sample("process_start_time_seconds", "", process.start_time_seconds);
+  m.Single("process_cpu_seconds_total", "counter",
+           "User and system CPU time spent, in seconds.", process.cpu_seconds);
+  m.Single("process_resident_memory_bytes", "gauge",
+           "Resident memory size in bytes.", process.resident_bytes);
+  m.Single("process_virtual_memory_bytes", "gauge",
+           "Virtual memory size in bytes.", process.virtual_bytes);
+  m.Single("process_open_fds", "gauge", "Open file descriptors.",
+           process.open_fds);
+  m.Single("process_max_fds", "gauge", "The open-file limit.", process.max_fds);
+  m.Single("process_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch, in seconds.",
+           process.start_time_seconds);
   return m.Take();
 }
 

@@ -174,8 +174,9 @@ void Worker::RecordPass() {
   const int64_t us = ns / 1000;
   int bucket = 0;
   while (bucket < kPassBuckets && us > kPassBucketsUs[bucket]) ++bucket;
-  WorkerStats::Bump(stats_.pass_buckets[bucket], uint64_t{1});
-  WorkerStats::Bump(stats_.pass_ns_sum, static_cast<uint64_t>(ns > 0 ? ns : 0));
+  SingleWriterAdd(stats_.pass_buckets[bucket], uint64_t{1});
+  SingleWriterAdd(stats_.pass_ns_sum,
+                        static_cast<uint64_t>(ns > 0 ? ns : 0));
 }
 
 void Worker::HoldInputFor(const Worker* target) {

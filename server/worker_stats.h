@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
+#include "net/single_writer_counter.h"
 #include "server/framing.h"
 
 namespace chatd {
@@ -65,13 +66,6 @@ struct WorkerStats {
   // cumulative); pass_buckets[kPassBuckets] the longer ones.
   std::atomic<uint64_t> pass_buckets[kPassBuckets + 1] = {};
   std::atomic<uint64_t> pass_ns_sum{0};
-
-  // The worker's thread is the one writer: a relaxed load and store, no
-  // locked instruction, for the counters bumped on every read and write.
-  static void Bump(std::atomic<uint64_t>& counter, uint64_t n) {
-    counter.store(counter.load(std::memory_order_relaxed) + n,
-                  std::memory_order_relaxed);
-  }
 };
 
 }  // namespace chatd
