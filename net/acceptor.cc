@@ -90,14 +90,12 @@ void Acceptor::Resume() {
 
 void Acceptor::AcceptAll(const Listener& listener) {
   while (!stopping_ && !paused_) {
-    sockaddr_in peer{};
+    sockaddr_storage peer{};
     socklen_t peer_len = sizeof(peer);
     const int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer),
                            &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      on_accept_(fd,
-                 peer.sin_family == AF_INET ? ntohl(peer.sin_addr.s_addr) : 0,
-                 listener.tag);
+      on_accept_(fd, peer, listener.tag);
       continue;
     }
     switch (errno) {

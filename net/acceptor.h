@@ -12,6 +12,8 @@
 #ifndef CHATD_NET_ACCEPTOR_H_
 #define CHATD_NET_ACCEPTOR_H_
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -32,8 +34,9 @@ class Acceptor final {
     int fd;   // Non-blocking, listening.
     int tag;  // Passed to the callbacks with each connection.
   };
-  // `peer_ip` is the client's IPv4 address in host order (0 if not IPv4).
-  using OnAccept = std::function<void(int fd, uint32_t peer_ip, int tag)>;
+  // `peer` is the client's address, IPv4 or IPv6.
+  using OnAccept =
+      std::function<void(int fd, const sockaddr_storage& peer, int tag)>;
   // Called for a connection refused for lack of fds, before it is closed.
   using OnRefuse = std::function<void(int fd, int tag)>;
 

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace chatd {
 namespace {
@@ -52,6 +53,18 @@ absl::Status OutputQueue::WriteTo(int fd) {
     if (static_cast<size_t>(n) < bytes) return absl::OkStatus();
   }
   return absl::OkStatus();
+}
+
+size_t OutputQueue::CopyFront(char* buffer, size_t size) const {
+  size_t copied = 0;
+  for (size_t i = head_; i < lines_.size() && copied < size; ++i) {
+    absl::string_view form = lines_[i]->wire(wire_);
+    if (i == head_) form.remove_prefix(head_offset_);
+    const size_t n = std::min(form.size(), size - copied);
+    std::memcpy(buffer + copied, form.data(), n);
+    copied += n;
+  }
+  return copied;
 }
 
 void OutputQueue::Consume(size_t n) {

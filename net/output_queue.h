@@ -44,6 +44,13 @@ class OutputQueue {
   // (EPIPE, ECONNRESET...) means the connection is dead.
   absl::Status WriteTo(int fd);
 
+  // Copies up to `size` bytes from the front into `buffer`, without
+  // consuming them; returns how many. For a transport that cannot gather
+  // (TLS encrypted in user space), which then Consume()s what it sent.
+  size_t CopyFront(char* buffer, size_t size) const;
+  // Drops `n` bytes from the front: they were sent.
+  void Consume(size_t n);
+
   // Drops everything queued.
   void Clear();
 
@@ -52,9 +59,6 @@ class OutputQueue {
   void DropUnstarted();
 
  private:
-  // Drops `n` bytes from the front.
-  void Consume(size_t n);
-
   std::vector<PayloadRef> lines_;
   // 32 bits each, so that wire_ fits beside pending_bytes_ without growing
   // every connection: a payload is at most 4 GiB, a queue far shorter.

@@ -57,6 +57,31 @@ TEST_F(OutputQueueTest, WebSocketWireSendsTheFramedForm) {
                                    "bob: yo"));
 }
 
+// The TLS path copies the front into one record and consumes what went.
+TEST_F(OutputQueueTest, CopyFrontThenConsumeWalksTheQueue) {
+  OutputQueue q;
+  PayloadRef shared = Payload::Copy("bbbb\n");
+  q.Push(Payload::Copy("aa\n"));
+  q.Push(shared);
+  q.Push(Payload::Copy("c\n"));
+  char record[5];
+  ASSERT_EQ(q.CopyFront(record, sizeof(record)), 5u);
+  EXPECT_EQ(std::string(record, 5), "aa\nbb");
+  // Copying consumes nothing.
+  EXPECT_EQ(q.pending_bytes(), 10u);
+  q.Consume(5);
+  EXPECT_EQ(q.pending_bytes(), 5u);
+  EXPECT_EQ(shared->ref_count_for_testing(), 2);  // Half written.
+  char rest[64];
+  ASSERT_EQ(q.CopyFront(rest, sizeof(rest)), 5u);
+  EXPECT_EQ(std::string(rest, 5), "bb\nc\n");
+  q.Consume(3);
+  EXPECT_EQ(shared->ref_count_for_testing(), 1);  // Released once written.
+  q.Consume(2);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.CopyFront(rest, sizeof(rest)), 0u);
+}
+
 TEST_F(OutputQueueTest, PartialWritesResumeMidPayload) {
   int small = 4096;
   ASSERT_EQ(setsockopt(fds_[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),

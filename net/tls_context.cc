@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <time.h>
 
 #include <fstream>
 #include <sstream>
@@ -18,18 +20,6 @@ constexpr char kTls12Ciphers[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
-// The OpenSSL errors queued on this thread, as one line, and clears them.
-std::string OpenSslErrors() {
-  std::string text;
-  while (unsigned long error = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(error, buffer, sizeof(buffer));
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
-  return text.empty() ? "no OpenSSL error queued" : text;
-}
 
 // Selects options->alpn when the client offers it; with no match the
 // handshake goes on without ALPN, as RFC 7301 allows a server to.
@@ -52,6 +42,17 @@ int SelectAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
 }
 
 }  // namespace
+
+std::string OpenSslErrors() {
+  std::string text;
+  while (unsigned long error = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(error, buffer, sizeof(buffer));
+    if (!text.empty()) text += "; ";
+    text += buffer;
+  }
+  return text.empty() ? "no OpenSSL error queued" : text;
+}
 
 absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Load(
     const Options& options) {
@@ -94,9 +95,58 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Load(
         absl::StrCat("key ", options.key_file, " does not match certificate ",
                      options.cert_file, ": ", OpenSslErrors()));
   }
+  tm expiry{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(SSL_CTX_get0_certificate(ctx)),
+                      &expiry) == 1) {
+    context->not_after_ = absl::FromTimeT(timegm(&expiry));
+  }
   if (!options.alpn.empty()) {
     SSL_CTX_set_alpn_select_cb(ctx, &SelectAlpn,
                                const_cast<Options*>(&context->options_));
+  }
+  return std::shared_ptr<const TlsContext>(std::move(context));
+}
+
+absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::LoadClient(
+    const ClientOptions& client) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) {
+    return absl::InternalError(absl::StrCat("SSL_CTX_new: ", OpenSslErrors()));
+  }
+  std::shared_ptr<TlsContext> context(new TlsContext(ctx, Options()));
+  SSL_CTX_set_min_proto_version(
+      ctx, client.min_version != 0 ? client.min_version : TLS1_2_VERSION);
+  if (client.max_version != 0) {
+    SSL_CTX_set_max_proto_version(ctx, client.max_version);
+  }
+  if (client.min_version != 0 && client.min_version < TLS1_2_VERSION) {
+    // Versions before 1.2 are not even offered at the default level.
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+  }
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+                            SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (client.verify) {
+    const int loaded = client.ca_file.empty()
+                           ? SSL_CTX_set_default_verify_paths(ctx)
+                           : SSL_CTX_load_verify_locations(
+                                 ctx, client.ca_file.c_str(), nullptr);
+    if (loaded != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CA file ", client.ca_file, ": ", OpenSslErrors()));
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  if (!client.alpn.empty()) {
+    // The wire form: one length byte, then the name.
+    std::string protos(1, static_cast<char>(client.alpn.size()));
+    protos += client.alpn;
+    SSL_CTX_set_alpn_protos(
+        ctx, reinterpret_cast<const unsigned char*>(protos.data()),
+        static_cast<unsigned int>(protos.size()));
   }
   return std::shared_ptr<const TlsContext>(std::move(context));
 }

@@ -3,6 +3,10 @@
 // forward-secret AEAD ciphers, kernel TLS enabled where the kernel has it,
 // and no 16 KiB buffers held by idle connections (SSL_MODE_RELEASE_BUFFERS).
 //
+// The same class holds a client context (LoadClient) for chatd's own tools
+// and tests: loadgen and the test clients speak TLS through the same
+// TlsStream as the server.
+//
 // A TlsContext is immutable once loaded and shared (shared_ptr) by the
 // connections made with it: each SSL object also holds a reference to its
 // SSL_CTX, so a reload (SIGHUP) builds a new TlsContext for new connections
@@ -16,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "third_party/mutex.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -36,19 +41,41 @@ class TlsContext {
   static absl::StatusOr<std::shared_ptr<const TlsContext>> Load(
       const Options& options);
 
+  struct ClientOptions {
+    // PEM file of the CAs to trust; empty: the system's default CAs.
+    std::string ca_file;
+    // Skip certificate checks (a test against a bad peer).
+    bool verify = true;
+    // Offered in the handshake when not empty.
+    std::string alpn;
+    // 0: the server context's range, TLS 1.2 and 1.3. A test sets an older
+    // version to check that the server refuses it.
+    int min_version = 0;
+    int max_version = 0;
+  };
+  // A client context; the host name to check is given per connection.
+  static absl::StatusOr<std::shared_ptr<const TlsContext>> LoadClient(
+      const ClientOptions& options);
+
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
   SSL_CTX* ctx() const { return ctx_; }
   const Options& options() const { return options_; }
+  // When the certificate expires; InfinitePast for a client context.
+  absl::Time not_after() const { return not_after_; }
 
  private:
   TlsContext(SSL_CTX* ctx, const Options& options);
 
   SSL_CTX* const ctx_;
   const Options options_;  // alpn_ is read by OpenSSL's callback.
+  absl::Time not_after_ = absl::InfinitePast();
 };
+
+// The OpenSSL errors queued on this thread, as one line, and clears them.
+std::string OpenSslErrors();
 
 // Whether this kernel can take over TLS record encryption (kTLS): the "tls"
 // upper-layer protocol is listed in /proc/sys/net/ipv4/tcp_available_ulp.
