@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,77 +16,155 @@
 
 namespace chatd {
 
+namespace {
+
+constexpr absl::string_view kPortNames[] = {"line port", "HTTP port",
+                                            "TLS line port", "HTTPS port"};
+
+// The certificate for a TLS port speaking `protocol`.
+absl::StatusOr<std::shared_ptr<const TlsContext>> LoadTls(
+    const ChatServer::Options& options, Protocol protocol) {
+  TlsContext::Options tls;
+  tls.cert_file = options.tls_cert_file;
+  tls.key_file = options.tls_key_file;
+  if (protocol == Protocol::kHttp) tls.alpn = "http/1.1";
+  return TlsContext::Load(tls);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
     const Options& options) {
   if (options.threads < 1 || options.threads > kMaxWorkers) {
     return absl::InvalidArgumentError(
         absl::StrCat("threads must be 1 to ", kMaxWorkers));
   }
-  if (options.http_port < -1 || options.http_port > 65535) {
-    return absl::InvalidArgumentError("http_port must be -1 to 65535");
+  const bool tls = !options.tls_cert_file.empty();
+  if (tls != !options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a TLS certificate needs its key, and a key its certificate");
   }
+  const int wanted[kPorts] = {options.port, options.http_port,
+                              tls ? options.tls_port : -1,
+                              tls ? options.https_port : -1};
+  for (int i = 0; i < kPorts; ++i) {
+    if (wanted[i] < -1 || wanted[i] > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kPortNames[i], " must be -1 to 65535"));
+    }
+  }
+  if (tls) {
+    // Checked before anything listens: a bad file stops the start.
+    for (Protocol protocol : {Protocol::kLine, Protocol::kHttp}) {
+      absl::StatusOr<std::shared_ptr<const TlsContext>> context =
+          LoadTls(options, protocol);
+      if (!context.ok()) return context.status();
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> addresses =
+      ParseBindList(options.bind);
+  if (!addresses.ok()) return addresses.status();
+  const bool any_ipv4 = std::find(addresses->begin(), addresses->end(),
+                                  "0.0.0.0") != addresses->end();
+
   std::vector<Acceptor::Listener> listeners;
   auto close_all = [&listeners] {
     for (const Acceptor::Listener& listener : listeners) close(listener.fd);
   };
-  uint16_t ports[2] = {0, 0};
-  const int wanted[2] = {options.port, options.http_port};
-  for (int i = 0; i < 2; ++i) {
+  uint16_t ports[kPorts] = {};
+  for (int i = 0; i < kPorts; ++i) {
     if (wanted[i] < 0) continue;
-    absl::StatusOr<int> fd = ListenTcp(
-        options.bind, static_cast<uint16_t>(wanted[i]), options.listen_backlog);
-    if (!fd.ok()) {
-      close_all();
-      return absl::Status(fd.status().code(),
-                          absl::StrCat(i == 0 ? "line port: " : "HTTP port: ",
-                                       fd.status().message()));
+    for (const std::string& address : *addresses) {
+      // Port 0 picks a free port on the first address; the others follow
+      // it, so each port has one number on every address.
+      const uint16_t port =
+          ports[i] != 0 ? ports[i] : static_cast<uint16_t>(wanted[i]);
+      absl::StatusOr<int> fd =
+          ListenTcp(address, port, options.listen_backlog,
+                    /*dual_stack=*/address == "::" && !any_ipv4);
+      if (!fd.ok()) {
+        close_all();
+        return absl::Status(
+            fd.status().code(),
+            absl::StrCat(kPortNames[i], ": ", fd.status().message()));
+      }
+      listeners.push_back({*fd, i});
+      absl::StatusOr<uint16_t> bound = LocalPort(*fd);
+      if (!bound.ok()) {
+        close_all();
+        return bound.status();
+      }
+      ports[i] = *bound;
     }
-    listeners.push_back({*fd, i});
-    absl::StatusOr<uint16_t> port = LocalPort(*fd);
-    if (!port.ok()) {
-      close_all();
-      return port.status();
-    }
-    ports[i] = *port;
   }
-  return std::unique_ptr<ChatServer>(
-      new ChatServer(options, listeners, ports[0], ports[1]));
+  std::unique_ptr<ChatServer> server(new ChatServer(options, listeners, ports));
+  if (tls) {
+    const absl::Status loaded = server->ReloadTls();
+    if (!loaded.ok()) return loaded;  // The files changed under us.
+  }
+  return server;
 }
 
 ChatServer::ChatServer(const Options& options,
                        const std::vector<Acceptor::Listener>& listeners,
-                       uint16_t port, uint16_t http_port)
+                       const uint16_t (&ports)[kPorts])
     : options_(options),
-      port_(port),
-      http_port_(http_port),
+      kernel_tls_available_(KernelTlsAvailable()),
       start_time_(absl::Now()),
       limits_(options.max_connections, options.max_connections_per_ip) {
+  std::copy(std::begin(ports), std::end(ports), ports_);
   Worker::Options worker_options = options.worker;
   worker_options.web.site = this;
+  for (int protocol = 0; protocol < kProtocols; ++protocol) {
+    worker_options.tls[protocol] = &tls_[protocol];
+  }
   for (int i = 0; i < options.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, worker_options, &registry_, static_cast<Transport*>(this),
-        [this](uint32_t peer_ip) { limits_.Release(peer_ip); }));
+        [this](int fd) { limits_.Release(fd); }));
   }
-  // The listener's tag is its Protocol.
+  // The listener's tag is its PortIndex.
   acceptor_ = std::make_unique<Acceptor>(
       listeners,
-      [this](int fd, uint32_t peer_ip, int tag) {
-        OnAccept(fd, peer_ip, static_cast<Protocol>(tag));
+      [this](int fd, const sockaddr_storage& peer, int tag) {
+        OnAccept(fd, peer, kPortKinds[tag]);
       },
       [](int fd, int tag) {
-        // Out of fds: best effort, the socket buffer is empty.
+        // Out of fds: best effort, the socket buffer is empty. A TLS port
+        // has no way to say it before a handshake.
         static constexpr char kFull[] = "ERROR server full\n";
         static constexpr char kHttpFull[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
             "Connection: close\r\n\r\n";
-        if (static_cast<Protocol>(tag) == Protocol::kHttp) {
+        const Port port = kPortKinds[tag];
+        if (port.tls) return;
+        if (port.protocol == Protocol::kHttp) {
           send(fd, kHttpFull, sizeof(kHttpFull) - 1,
                MSG_DONTWAIT | MSG_NOSIGNAL);
         } else {
           send(fd, kFull, sizeof(kFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         }
       });
+}
+
+absl::Status ChatServer::ReloadTls() {
+  if (options_.tls_cert_file.empty()) return absl::OkStatus();
+  std::shared_ptr<const TlsContext> loaded[kProtocols];
+  for (int protocol = 0; protocol < kProtocols; ++protocol) {
+    absl::StatusOr<std::shared_ptr<const TlsContext>> context =
+        LoadTls(options_, static_cast<Protocol>(protocol));
+    if (!context.ok()) {
+      tls_reload_errors_.fetch_add(1, std::memory_order_relaxed);
+      return context.status();
+    }
+    loaded[protocol] = *std::move(context);
+  }
+  // Both or neither: the two ports never serve different certificates.
+  for (int protocol = 0; protocol < kProtocols; ++protocol) {
+    tls_[protocol].Set(std::move(loaded[protocol]));
+  }
+  tls_reloads_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
 }
 
 ChatServer::~ChatServer() { Stop(); }
@@ -117,17 +198,19 @@ void ChatServer::Stop() {
   for (auto& worker : workers_) worker->Join();
 }
 
-void ChatServer::OnAccept(int fd, uint32_t peer_ip, Protocol protocol) {
+void ChatServer::OnAccept(int fd, const sockaddr_storage& peer, Port port) {
   Worker& worker = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  const ConnectionLimits::Verdict verdict = limits_.Admit(peer_ip);
+  const ConnectionLimits::Verdict verdict = limits_.Admit(fd, AddressKey(peer));
   if (verdict != ConnectionLimits::Verdict::kAdmit) {
+    VLOG(1) << "refusing " << FormatAddress(peer) << ": "
+            << ConnectionLimits::Reason(verdict);
     // The worker answers and closes it, lingering so the reply is not lost.
     worker.Post(Envelope::Refusal(
-        fd, protocol, FormatError(ConnectionLimits::Reason(verdict))));
+        fd, port, FormatError(ConnectionLimits::Reason(verdict))));
     return;
   }
-  worker.Post(Envelope::Connection(fd, peer_ip, protocol));
+  worker.Post(Envelope::Connection(fd, port));
 }
 
 void ChatServer::Post(int worker, GroupLine line) {

@@ -1,9 +1,11 @@
 // ChatServer wires the pieces together: the listening sockets (the line port
-// and the HTTP port) and the Acceptor, N Workers, and the GroupRegistry they
-// share. It owns all of them, hands each accepted fd to the next worker in
-// turn, whatever its port, carries broadcasts between workers (it is their
-// ChatShard::Transport) and is the WebSite the HTTP port serves: /healthz
-// and /metrics, summed from the workers' counters at each scrape.
+// and the HTTP port, each also over TLS when a certificate is given, each on
+// every --bind address) and the Acceptor, N Workers, and the GroupRegistry
+// they share. It owns all of them, hands each accepted fd to the next worker
+// in turn, whatever its port, carries broadcasts between workers (it is
+// their ChatShard::Transport) and is the WebSite the HTTP ports serve:
+// /healthz and /metrics, summed from the workers' counters at each scrape.
+// It holds the current TLS certificate, which ReloadTls() replaces.
 #ifndef CHATD_SERVER_CHAT_SERVER_H_
 #define CHATD_SERVER_CHAT_SERVER_H_
 
@@ -18,6 +20,7 @@
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
 #include "net/acceptor.h"
+#include "net/tls_context.h"
 #include "server/connection_limits.h"
 #include "server/web_site.h"
 #include "server/worker.h"
@@ -27,11 +30,21 @@ namespace chatd {
 class ChatServer final : private ChatShard::Transport, private WebSite {
  public:
   struct Options {
+    // Comma-separated IPv4 and IPv6 addresses; every port listens on each.
+    // "::" listens on both families unless "0.0.0.0" is also given.
     std::string bind = "127.0.0.1";
     uint16_t port = 7000;  // 0 picks a free port.
     // The HTTP port (page, WebSocket, /metrics, /healthz): 0 picks a free
     // port, -1 opens none.
     int http_port = -1;
+    // PEM files; with both set, the TLS ports below open. Without, they
+    // are ignored.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    // The line protocol and the HTTP port over TLS: 0 picks a free port,
+    // -1 opens none.
+    int tls_port = -1;
+    int https_port = -1;
     int threads = 1;  // Workers, 1 to kMaxWorkers.
     // Open client connections at most; more are told "ERROR server full".
     size_t max_connections = 10000;
@@ -48,9 +61,16 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
   ChatServer(const ChatServer&) = delete;
   ChatServer& operator=(const ChatServer&) = delete;
 
-  uint16_t port() const { return port_; }
-  // 0 when there is no HTTP port.
-  uint16_t http_port() const { return http_port_; }
+  // The bound ports; 0 for a port that is not open.
+  uint16_t port() const { return ports_[kLinePort]; }
+  uint16_t http_port() const { return ports_[kHttpPort]; }
+  uint16_t tls_port() const { return ports_[kTlsLinePort]; }
+  uint16_t https_port() const { return ports_[kHttpsPort]; }
+
+  // Any thread (SIGHUP): reads the certificate and key files again. New TLS
+  // connections use the new pair, existing ones keep theirs. On an error
+  // the old pair stays. OK without TLS ports.
+  absl::Status ReloadTls();
 
   void Start();
   // Stops accepting, tells every client "* server shutting down", waits up
@@ -75,16 +95,29 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
   std::string Metrics() const override;
 
  private:
-  ChatServer(const Options& options,
-             const std::vector<Acceptor::Listener>& listeners, uint16_t port,
-             uint16_t http_port);
+  // The listening ports, by the acceptor's tag.
+  enum PortIndex { kLinePort, kHttpPort, kTlsLinePort, kHttpsPort, kPorts };
+  static constexpr Port kPortKinds[kPorts] = {{Protocol::kLine, false},
+                                              {Protocol::kHttp, false},
+                                              {Protocol::kLine, true},
+                                              {Protocol::kHttp, true}};
 
-  void OnAccept(int fd, uint32_t peer_ip, Protocol protocol);
+  ChatServer(const Options& options,
+             const std::vector<Acceptor::Listener>& listeners,
+             const uint16_t (&ports)[kPorts]);
+
+  bool tls_enabled() const { return tls_port() != 0 || https_port() != 0; }
+  void OnAccept(int fd, const sockaddr_storage& peer, Port port);
   void Post(int worker, GroupLine line) override;
 
   const Options options_;
-  const uint16_t port_;
-  const uint16_t http_port_;
+  uint16_t ports_[kPorts];
+  // The current certificate, by Protocol: ALPN differs per port.
+  TlsContextSlot tls_[kProtocols];
+  const bool kernel_tls_available_;
+  // Relaxed: statistics for /metrics.
+  std::atomic<uint64_t> tls_reloads_{0};
+  std::atomic<uint64_t> tls_reload_errors_{0};
   // Relaxed: a flag for /healthz that orders nothing else.
   std::atomic<bool> serving_{true};
   const absl::Time start_time_;

@@ -1,5 +1,6 @@
 // chatd: the group chat server. Parses flags, binds, runs a ChatServer until
-// SIGINT or SIGTERM, then shuts it down cleanly and exits 0.
+// SIGINT or SIGTERM, then shuts it down cleanly and exits 0. SIGHUP reloads
+// the TLS certificate and key.
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
@@ -11,10 +12,13 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/group_registry.h"
 #include "net/socket.h"
+#include "net/tls_context.h"
 #include "net/websocket_handshake.h"
 #include "server/chat_server.h"
 
@@ -31,7 +35,22 @@ DEFINE_int32(ws_ping_interval_s, 30,
              "Seconds of silence after which a WebSocket client is pinged; "
              "one that does not answer within as long again is closed. 0 = "
              "never.");
-DEFINE_string(bind, "127.0.0.1", "IPv4 address to listen on.");
+DEFINE_string(bind, "127.0.0.1",
+              "Comma-separated IPv4 and IPv6 addresses every port listens "
+              "on, e.g. 127.0.0.1,::1. '::' listens on all addresses of both "
+              "families (unless 0.0.0.0 is also given).");
+DEFINE_string(tls_cert, "",
+              "PEM file with the TLS certificate and its chain. With "
+              "--tls_key, opens --tls_port and --https_port; SIGHUP reads "
+              "both files again.");
+DEFINE_string(tls_key, "", "PEM file with the TLS certificate's private key.");
+DEFINE_int32(tls_port, 7443,
+             "Line protocol over TLS, when a certificate is set; 0 picks a "
+             "free port, -1 opens none.");
+DEFINE_int32(https_port, 8443,
+             "The HTTP port over TLS (page, wss:// at /ws, /metrics, "
+             "/healthz), when a certificate is set; 0 picks a free port, -1 "
+             "opens none.");
 DEFINE_int32(threads, 0,
              "Worker threads (each runs one epoll loop); 0 means one per CPU.");
 DEFINE_int64(max_connections, 0,
@@ -61,8 +80,8 @@ DEFINE_int32(join_timeout_s, 10,
              "Seconds a new connection has to send a valid JOIN before it is "
              "closed; 0 = no limit.");
 DEFINE_int64(max_connections_per_ip, 0,
-             "Most connections from one IPv4 address; more get 'ERROR too "
-             "many connections from your address'. 0 = no limit.");
+             "Most connections from one IPv4 address or IPv6 /64; more get "
+             "'ERROR too many connections from your address'. 0 = no limit.");
 DEFINE_string(port_file, "",
               "If set, the bound line port is written to this file "
               "(atomically) once the server is listening.");
@@ -70,6 +89,8 @@ DEFINE_string(http_port_file, "",
               "If set, the bound HTTP port is written to this file "
               "(atomically) once the server is listening; written before "
               "--port_file.");
+DEFINE_string(tls_port_file, "", "Like --http_port_file, for --tls_port.");
+DEFINE_string(https_port_file, "", "Like --http_port_file, for --https_port.");
 DEFINE_int32(listen_backlog, 4096, "listen() backlog.");
 
 namespace chatd {
@@ -95,6 +116,7 @@ int Main() {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<uint64_t> fd_limit = RaiseFileLimit();
@@ -117,6 +139,10 @@ int Main() {
     return 2;
   }
   options.http_port = FLAGS_http_port;
+  options.tls_cert_file = FLAGS_tls_cert;
+  options.tls_key_file = FLAGS_tls_key;
+  options.tls_port = FLAGS_tls_port;
+  options.https_port = FLAGS_https_port;
   if (FLAGS_ws_ping_interval_s < 0) {
     LOG(ERROR) << "--ws_ping_interval_s must not be negative";
     return 2;
@@ -168,31 +194,63 @@ int Main() {
     return 1;
   }
   (*server)->Start();
-  LOG(INFO) << "chatd listening on " << options.bind << ":" << (*server)->port()
+  const ChatServer& started = **server;
+  auto where = [&options](uint16_t port) {
+    return absl::StrCat(options.bind, " port ", port);
+  };
+  LOG(INFO) << "chatd listening on " << where(started.port())
             << " (line protocol)"
-            << ((*server)->http_port() != 0
-                    ? absl::StrCat(" and ", options.bind, ":",
-                                   (*server)->http_port(),
+            << (started.http_port() != 0
+                    ? absl::StrCat(", ", where(started.http_port()),
                                    " (HTTP: page, /ws, /metrics)")
                     : std::string())
             << " with " << options.threads << " worker threads, up to "
             << options.max_connections << " connections";
-  // The HTTP port first: a test waiting for --port_file then has both.
-  if (!FLAGS_http_port_file.empty() && (*server)->http_port() != 0 &&
-      !WritePortFile(FLAGS_http_port_file, (*server)->http_port())) {
-    PLOG(ERROR) << "cannot write --http_port_file " << FLAGS_http_port_file;
-    (*server)->Stop();
-    return 1;
+  if (started.tls_port() != 0 || started.https_port() != 0) {
+    std::vector<std::string> tls_ports;
+    if (started.tls_port() != 0) {
+      tls_ports.push_back(absl::StrCat(where(started.tls_port()), " (line)"));
+    }
+    if (started.https_port() != 0) {
+      tls_ports.push_back(
+          absl::StrCat(where(started.https_port()), " (HTTPS)"));
+    }
+    LOG(INFO) << "TLS on " << absl::StrJoin(tls_ports, " and ")
+              << "; kernel TLS "
+              << (KernelTlsAvailable()
+                      ? "available: the kernel encrypts where the cipher "
+                        "allows"
+                      : "not available in this kernel: OpenSSL encrypts in "
+                        "user space");
+  } else if (!FLAGS_tls_cert.empty()) {
+    LOG(WARNING) << "--tls_cert is set but both TLS ports are off";
   }
-  if (!FLAGS_port_file.empty() &&
-      !WritePortFile(FLAGS_port_file, (*server)->port())) {
-    PLOG(ERROR) << "cannot write --port_file " << FLAGS_port_file;
-    (*server)->Stop();
-    return 1;
+  // The other ports first: a test waiting for --port_file then has all.
+  const std::pair<const std::string*, uint16_t> port_files[] = {
+      {&FLAGS_http_port_file, started.http_port()},
+      {&FLAGS_tls_port_file, started.tls_port()},
+      {&FLAGS_https_port_file, started.https_port()},
+      {&FLAGS_port_file, started.port()}};
+  for (const auto& [path, port] : port_files) {
+    if (path->empty() || port == 0) continue;
+    if (!WritePortFile(*path, port)) {
+      PLOG(ERROR) << "cannot write port file " << *path;
+      (*server)->Stop();
+      return 1;
+    }
   }
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 &&
+         signal_number == SIGHUP) {
+    const absl::Status reloaded = (*server)->ReloadTls();
+    if (reloaded.ok()) {
+      LOG(INFO) << "SIGHUP: reloaded " << FLAGS_tls_cert << " and "
+                << FLAGS_tls_key << "; new TLS connections use them";
+    } else {
+      LOG(ERROR) << "SIGHUP: keeping the old certificate: " << reloaded;
+    }
+  }
   LOG(INFO) << "got " << strsignal(signal_number) << "; shutting down";
   (*server)->Stop();
   server->reset();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "core/protocol.h"
 #include "net/socket.h"
 #include "server/worker.h"
@@ -19,16 +20,21 @@ constexpr int kMaxReadsPerEvent = 4;
 
 }  // namespace
 
-ClientConnection::ClientConnection(Worker* worker, int fd, uint32_t peer_ip,
-                                   bool admitted, Framing* framing)
+ClientConnection::ClientConnection(Worker* worker, int fd, bool admitted,
+                                   Framing* framing,
+                                   std::unique_ptr<TlsStream> tls)
     : worker_(worker),
-      fd_(fd),
-      peer_ip_(peer_ip),
       session_(&worker->shard(), this, worker->options().session),
       framing_(framing),
+      tls_(std::move(tls)),
+      fd_(fd),
       admitted_(admitted) {
   WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
                    int64_t{1});
+  if (tls_ != nullptr) {
+    WorkerStats::Add(worker_->stats().tls_connections[int(tls_mode())],
+                     int64_t{1});
+  }
 }
 
 ClientConnection::~ClientConnection() {
@@ -36,8 +42,61 @@ ClientConnection::~ClientConnection() {
   session_.End();
   WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
                    int64_t{-1});
+  if (tls_ != nullptr) {
+    WorkerStats::Add(worker_->stats().tls_connections[int(tls_mode())],
+                     int64_t{-1});
+  }
   framing_->Release();
+  tls_.reset();  // Before the fd it writes to closes.
   close(fd_);
+}
+
+TlsMode ClientConnection::tls_mode() const {
+  if (!tls_->established()) return TlsMode::kHandshake;
+  return tls_->kernel_send() ? TlsMode::kKernel : TlsMode::kUser;
+}
+
+void ClientConnection::CountEstablished(bool was_established) {
+  if (was_established || tls_ == nullptr || !tls_->established()) return;
+  WorkerStats::Add(worker_->stats().tls_connections[int(TlsMode::kHandshake)],
+                   int64_t{-1});
+  WorkerStats::Add(worker_->stats().tls_connections[int(tls_mode())],
+                   int64_t{1});
+  VLOG(1) << "fd " << fd_ << ": " << tls_->version() << " " << tls_->cipher()
+          << ", encrypting in " << TlsModeName(tls_mode()) << " space";
+}
+
+void ClientConnection::AbandonTls() {
+  VLOG(1) << "fd " << fd_ << " from " << PeerAddress(fd_)
+          << ": TLS handshake failed: " << tls_->TakeError();
+  CountDrop(DropReason::kTlsHandshake);
+  FreeTls();
+  // Whatever was queued was for a TLS session; none will come.
+  output_.Clear();
+  if (state_ == State::kOpen) {
+    Drain();
+  } else {
+    QueueFlush();
+  }
+}
+
+void ClientConnection::FreeTls() {
+  WorkerStats::Add(worker_->stats().tls_connections[int(tls_mode())],
+                   int64_t{-1});
+  tls_.reset();
+}
+
+void ClientConnection::EndTls() {
+  if (tls_ == nullptr) return;
+  // Best effort: the kernel has just taken all our output, so the alert
+  // fits; if it does not, the client sees EOF without close_notify, which
+  // chat clients accept (as SSL_OP_IGNORE_UNEXPECTED_EOF does here).
+  tls_->Shutdown();
+  // Nothing more is written, and input is only thrown away from here on,
+  // which needs no decryption: free the SSL object and its write buffer
+  // (OpenSSL keeps the one it sent the alert from) now rather than at the
+  // end of the drain, which matters when thousands close at once.
+  FreeTls();
 }
 
 void ClientConnection::SetFraming(Framing* framing) {
@@ -110,8 +169,16 @@ void ClientConnection::OnEvents(uint32_t events) {
     return;
   }
   // An error is read first: input that arrived before a reset still counts.
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) Read();
-  if ((events & EPOLLOUT) && !retired()) Flush();
+  // A TLS read may wait for the socket to be writable, and a TLS write for
+  // it to be readable.
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+      (read_wants_write() && (events & EPOLLOUT))) {
+    Read();
+  }
+  if (retired()) return;
+  if ((events & EPOLLOUT) || (write_wants_read() && (events & EPOLLIN))) {
+    Flush();
+  }
 }
 
 void ClientConnection::Send(PayloadRef line) {
@@ -150,33 +217,79 @@ void ClientConnection::Read() {
         return;
       }
     }
-    // recv, not read: straight into the socket layer (see OutputQueue).
-    const ssize_t n = recv(fd_, buffer, size, MSG_DONTWAIT);
-    if (n > 0) {
-      SingleWriterAdd(worker_->stats().bytes_in,
-                            static_cast<uint64_t>(n));
-      // Once draining, input is read only to be thrown away.
-      if (state_ == State::kOpen)
-        AfterInput(Feed(absl::string_view(buffer, n)));
-      if (static_cast<size_t>(n) < size) return;  // Most likely empty now.
-      continue;
+    size_t n = 0;
+    switch (Receive(buffer, size, &n)) {
+      case Received::kData:
+        SingleWriterAdd(worker_->stats().bytes_in, static_cast<uint64_t>(n));
+        // Once draining, input is read only to be thrown away.
+        if (state_ == State::kOpen) {
+          AfterInput(Feed(absl::string_view(buffer, n)));
+        }
+        // A short plain read most likely emptied the socket; a TLS read
+        // gives one record at most, so only EAGAIN says that.
+        if (tls_ == nullptr && n < size) return;
+        continue;
+      case Received::kNothing:
+        return;
+      case Received::kEnd:
+        VLOG(1) << "fd " << fd_ << ": end of input";
+        peer_closed_ = true;
+        if (state_ == State::kOpen) {
+          Drain();
+        } else {
+          QueueFlush();  // Finishes the drain.
+        }
+        return;
+      case Received::kFailed:
+        Retire();
+        return;
     }
-    if (n == 0) {
-      VLOG(1) << "fd " << fd_ << ": end of input";
-      peer_closed_ = true;
-      if (state_ == State::kOpen) {
-        Drain();
-      } else {
-        QueueFlush();  // Finishes the drain.
-      }
-      return;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-    if (errno == EINTR) continue;
-    VLOG(1) << "fd " << fd_ << ": read: " << strerror(errno);
-    Retire();
-    return;
   }
+}
+
+ClientConnection::Received ClientConnection::Receive(char* buffer, size_t size,
+                                                     size_t* n) {
+  if (tls_ == nullptr) {
+    while (true) {
+      // recv, not read: straight into the socket layer (see OutputQueue).
+      const ssize_t got = recv(fd_, buffer, size, MSG_DONTWAIT);
+      if (got > 0) {
+        *n = static_cast<size_t>(got);
+        return Received::kData;
+      }
+      if (got == 0) return Received::kEnd;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Received::kNothing;
+      VLOG(1) << "fd " << fd_ << ": read: " << strerror(errno);
+      return Received::kFailed;
+    }
+  }
+  const bool was_established = tls_->established();
+  const TlsStream::Result result = tls_->Read(buffer, size, n);
+  if (!was_established) {
+    CountEstablished(was_established);
+    // The handshake may have moved on: a write may be waiting for it.
+    if (output_pending()) QueueFlush();
+  }
+  switch (result) {
+    case TlsStream::Result::kDone:
+      return Received::kData;
+    case TlsStream::Result::kWantRead:
+      return Received::kNothing;
+    case TlsStream::Result::kWantWrite:
+      UpdateInterest();
+      return Received::kNothing;
+    case TlsStream::Result::kClosed:
+      return Received::kEnd;
+    case TlsStream::Result::kError:
+      if (!tls_->established()) {
+        AbandonTls();
+        return Received::kNothing;
+      }
+      VLOG(1) << "fd " << fd_ << ": TLS read: " << tls_->TakeError();
+      return Received::kFailed;
+  }
+  return Received::kFailed;
 }
 
 void ClientConnection::AfterInput(Session::InputState state) {
@@ -259,6 +372,13 @@ void ClientConnection::OnTimer() {
       Retire();
       return;
     case State::kOpen:
+      if (tls_ != nullptr && !tls_->established()) {
+        VLOG(1) << "fd " << fd_ << " from " << PeerAddress(fd_)
+                << ": TLS handshake not finished in time";
+        CountDrop(DropReason::kTlsHandshake);
+        Retire();
+        return;
+      }
       if (!session_.joined()) {
         VLOG(1) << "fd " << fd_ << ": no JOIN in time";
         CountDrop(DropReason::kJoinTimeout);
@@ -288,12 +408,11 @@ void ClientConnection::ArmTimer() {
 void ClientConnection::Flush() {
   queued_for_flush_ = false;
   if (retired()) return;
-  if (!output_.empty()) {
+  if (output_pending()) {
     const size_t before = output_.pending_bytes();
-    const absl::Status status = output_.WriteTo(fd_);
-    SingleWriterAdd(
-        worker_->stats().bytes_out,
-        static_cast<uint64_t>(before - output_.pending_bytes()));
+    const absl::Status status = Write();
+    SingleWriterAdd(worker_->stats().bytes_out,
+                    static_cast<uint64_t>(before - output_.pending_bytes()));
     if (!status.ok()) {
       VLOG(1) << "fd " << fd_ << ": " << status;
       Retire();
@@ -308,19 +427,69 @@ void ClientConnection::Flush() {
       DropAsTooSlow();
     }
   }
-  if (state_ == State::kDraining && output_.empty()) {
+  if (state_ == State::kDraining && !output_pending()) {
     if (peer_closed_) {
+      EndTls();
       Retire();
       return;
     }
     if (!write_shut_) {
       // The client sees everything we sent, then EOF. We keep reading (and
       // discarding) until its EOF so our close cannot reset the connection.
+      EndTls();
       shutdown(fd_, SHUT_WR);
       write_shut_ = true;
     }
   }
   UpdateInterest();
+}
+
+absl::Status ClientConnection::Write() {
+  // The kernel-TLS path is the plain one: sendmsg, and the kernel builds
+  // the records. Until the handshake is over kernel_send() is false, so the
+  // first writes go through the stream, which runs the handshake; a record
+  // the stream holds goes before anything else.
+  if (tls_ != nullptr && (!tls_->kernel_send() || tls_->write_blocked())) {
+    const absl::Status status = WriteTls();
+    if (!status.ok() || tls_ == nullptr || !tls_->kernel_send() ||
+        tls_->write_blocked()) {
+      return status;
+    }
+  }
+  return output_.WriteTo(fd_);
+}
+
+absl::Status ClientConnection::WriteTls() {
+  // One record per SSL_write, never one per line: the queue's pieces are
+  // gathered into the worker's record buffer, which is free again once the
+  // call returns (a blocked record is copied by the stream).
+  char* const record = worker_->tls_record_buffer();
+  const bool was_established = tls_->established();
+  TlsStream::Result result = tls_->ResumeWrite();
+  while (result == TlsStream::Result::kDone && !output_.empty() &&
+         !tls_->kernel_send()) {
+    const size_t n = output_.CopyFront(record, TlsStream::kMaxRecord);
+    size_t taken = 0;
+    result = tls_->Write(absl::string_view(record, n), &taken);
+    output_.Consume(taken);
+  }
+  CountEstablished(was_established);
+  switch (result) {
+    case TlsStream::Result::kDone:
+    case TlsStream::Result::kWantRead:
+    case TlsStream::Result::kWantWrite:
+      return absl::OkStatus();
+    case TlsStream::Result::kClosed:
+      return absl::UnavailableError("TLS write: peer closed");
+    case TlsStream::Result::kError:
+      if (!tls_->established()) {
+        AbandonTls();
+        return absl::OkStatus();
+      }
+      return absl::UnavailableError(
+          absl::StrCat("TLS write: ", tls_->TakeError()));
+  }
+  return absl::OkStatus();
 }
 
 void ClientConnection::Drain() {
@@ -349,10 +518,15 @@ void ClientConnection::Retire() {
 }
 
 void ClientConnection::UpdateInterest() {
-  const bool reading = !peer_closed_ && (state_ != State::kOpen ||
-                                         (!throttled_ && !input_held_));
-  const uint32_t wanted = (reading ? uint32_t{EPOLLIN} : 0u) |
-                          (output_.empty() ? 0u : uint32_t{EPOLLOUT});
+  const bool want_input = !peer_closed_ && (state_ != State::kOpen ||
+                                            (!throttled_ && !input_held_));
+  // A TLS call that waits on the other direction counts only while its own
+  // direction is wanted: a throttled reader must not spin on EPOLLOUT.
+  const bool reading =
+      want_input || (write_wants_read() && !peer_closed_ && output_pending());
+  const bool writing = output_pending() || (read_wants_write() && want_input);
+  const uint32_t wanted =
+      (reading ? uint32_t{EPOLLIN} : 0u) | (writing ? uint32_t{EPOLLOUT} : 0u);
   if (wanted == interest_) return;
   interest_ = wanted;
   worker_->loop().Modify(fd_, interest_, this);

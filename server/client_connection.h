@@ -22,17 +22,29 @@
 // Each connection has one Timer, armed for the deadline its state has: the
 // join timeout while unjoined, the next token while throttled, the drain
 // limit while draining. The timer holds the deadline; nothing else does.
+//
+// On a TLS port the connection owns a TlsStream, below the framing: reads
+// go through it, and so do writes, one record at a time gathered into the
+// worker's record buffer, unless the kernel encrypts (kTLS), in which case
+// the queue goes out with sendmsg exactly as on a plain port. The join
+// deadline covers the handshake. A handshake that fails (plain text on a
+// TLS port, an old TLS version) is closed cleanly: nothing more is written,
+// the write side is shut and input is read and dropped until EOF. So is a
+// session that ends, after close_notify: a draining connection needs no TLS.
 #ifndef CHATD_SERVER_CLIENT_CONNECTION_H_
 #define CHATD_SERVER_CLIENT_CONNECTION_H_
 
 #include <cstdint>
+#include <memory>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/session.h"
 #include "net/event_loop.h"
 #include "net/output_queue.h"
 #include "net/payload.h"
 #include "net/timer_queue.h"
+#include "net/tls_stream.h"
 #include "server/framing.h"
 #include "server/worker_stats.h"
 
@@ -44,10 +56,11 @@ class ClientConnection final : public EventLoop::Handler,
                                public SessionOutput,
                                private Timer::Handler {
  public:
-  // Takes ownership of the connected, non-blocking `fd` and of `framing`.
-  // `admitted` is false for a connection accepted only to be refused.
-  ClientConnection(Worker* worker, int fd, uint32_t peer_ip, bool admitted,
-                   Framing* framing);
+  // Takes ownership of the connected, non-blocking `fd`, of `framing` and
+  // of `tls` (null on a plain port). `admitted` is false for a connection
+  // accepted only to be refused.
+  ClientConnection(Worker* worker, int fd, bool admitted, Framing* framing,
+                   std::unique_ptr<TlsStream> tls);
   // Ends the session if still open and closes the fd.
   ~ClientConnection();
   ClientConnection(const ClientConnection&) = delete;
@@ -87,13 +100,41 @@ class ClientConnection final : public EventLoop::Handler,
   // Waiting for the worker's input hold to end.
   bool input_held() const { return input_held_; }
   int fd() const { return fd_; }
-  uint32_t peer_ip() const { return peer_ip_; }
   bool admitted() const { return admitted_; }
 
  private:
   enum class State : uint8_t { kOpen, kDraining, kRetired };
 
+  // What one read of the socket gave.
+  enum class Received : uint8_t { kData, kNothing, kEnd, kFailed };
+
   void Read();
+  // One read, plain or through TLS; kData sets `*n`.
+  Received Receive(char* buffer, size_t size, size_t* n);
+  // Writes what is queued: with sendmsg, or record by record through TLS.
+  absl::Status Write();
+  absl::Status WriteTls();
+  // Queued bytes, or a TLS record waiting to go.
+  bool output_pending() const {
+    return !output_.empty() || (tls_ != nullptr && tls_->write_blocked());
+  }
+  // Sends close_notify (best effort) and frees the TLS state: the socket
+  // then drains as a plain one.
+  void EndTls();
+  // A failed handshake: drop what was queued and go on as a plain socket,
+  // to close it cleanly.
+  void AbandonTls();
+  void FreeTls();
+  // How tls_ encrypts now; counted in WorkerStats while tls_ is set.
+  TlsMode tls_mode() const;
+  // Moves the count from kHandshake once a call has established tls_.
+  void CountEstablished(bool was_established);
+  bool read_wants_write() const {
+    return tls_ != nullptr && tls_->read_wants_write();
+  }
+  bool write_wants_read() const {
+    return tls_ != nullptr && tls_->write_wants_read();
+  }
   // Hands bytes to the framing, and to its successors if it hands over.
   Session::InputState Feed(absl::string_view bytes);
   void SetFraming(Framing* framing);
@@ -121,15 +162,16 @@ class ClientConnection final : public EventLoop::Handler,
   void DropAsTooSlow();
 
   Worker* const worker_;
-  const int fd_;
-  const uint32_t peer_ip_;
   Session session_;
   Framing* framing_;  // Owned: released, never deleted (see Framing).
+  std::unique_ptr<TlsStream> tls_;  // Null on a plain port.
   OutputQueue output_;
   Timer timer_{this};
-  const bool admitted_;  // Beside the flags: one padded word for them all.
-  State state_ = State::kOpen;
+  const int fd_;
   uint32_t interest_ = 0;  // The epoll mask registered for fd_.
+  // The flags share one padded word.
+  const bool admitted_;
+  State state_ = State::kOpen;
   bool queued_for_flush_ = false;
   bool peer_closed_ = false;  // Read returned 0.
   bool write_shut_ = false;

@@ -22,19 +22,18 @@ struct Envelope {
     kExit,        // Cut off whoever is left and stop the thread.
   };
 
-  static Envelope Connection(int fd, uint32_t peer_ip, Protocol protocol) {
+  static Envelope Connection(int fd, Port port) {
     Envelope e;
     e.kind = Kind::kConnection;
     e.fd = fd;
-    e.peer_ip = peer_ip;
-    e.protocol = protocol;
+    e.port = port;
     return e;
   }
-  static Envelope Refusal(int fd, Protocol protocol, PayloadRef error) {
+  static Envelope Refusal(int fd, Port port, PayloadRef error) {
     Envelope e;
     e.kind = Kind::kRefusal;
     e.fd = fd;
-    e.protocol = protocol;
+    e.port = port;
     e.broadcast.line = std::move(error);
     return e;
   }
@@ -57,9 +56,8 @@ struct Envelope {
 
   Kind kind = Kind::kNone;
   int fd = -1;
-  uint32_t peer_ip = 0;  // With kConnection: the client's IPv4 address.
-  // With kConnection and kRefusal: what the client's port speaks.
-  Protocol protocol = Protocol::kLine;
+  // With kConnection and kRefusal: the port the client came to.
+  Port port;
   // With kBroadcast the line for the group; with kRefusal, `line` is the
   // error to send.
   GroupLine broadcast;

@@ -21,8 +21,16 @@ namespace chatd {
 
 class ClientConnection;
 
-// What a listening port speaks, as the acceptor tags its connections.
+// What a listening port speaks.
 enum class Protocol : uint8_t { kLine, kHttp };
+inline constexpr int kProtocols = 2;
+
+// A listening port: what it speaks and whether TLS wraps it. The framing
+// is the same either way; TLS lives below it, in the connection.
+struct Port {
+  Protocol protocol = Protocol::kLine;
+  bool tls = false;
+};
 
 // What a framing is, for the connection counts in /metrics.
 enum class FramingKind : uint8_t { kLine, kHttp, kWebSocket };

@@ -36,19 +36,23 @@ std::string ChatServer::Metrics() const {
            int64_t{serving() ? 1 : 0});
   m.Single("chatd_workers", "gauge", "Worker threads.", int64_t{workers});
 
+  // One sample per value of an enum, each summed over the workers.
+  auto per_kind = [&m, this, workers](absl::string_view name,
+                                      absl::string_view label, int kinds,
+                                      auto field, auto kind_name) {
+    for (int kind = 0; kind < kinds; ++kind) {
+      decltype(Load((workers_[0]->stats().*field)[0])) sum = 0;
+      for (int w = 0; w < workers; ++w) {
+        sum += Load((workers_[w]->stats().*field)[kind]);
+      }
+      m.Sample(name, absl::StrCat(label, "=\"", kind_name(kind), "\""), sum);
+    }
+  };
   m.Family("chatd_connections", "gauge",
            "Open client connections by transport.");
-  for (int kind = 0; kind < kFramingKinds; ++kind) {
-    int64_t open = 0;
-    for (int w = 0; w < workers; ++w) {
-      open += Load(workers_[w]->stats().connections[kind]);
-    }
-    m.Sample(
-        "chatd_connections",
-        absl::StrCat("transport=\"",
-                     FramingKindName(static_cast<FramingKind>(kind)), "\""),
-        open);
-  }
+  per_kind("chatd_connections", "transport", kFramingKinds,
+           &WorkerStats::connections,
+           [](int kind) { return FramingKindName(FramingKind(kind)); });
   m.Single("chatd_connections_limit", "gauge",
            "Most client connections served at once (--max_connections).",
            static_cast<uint64_t>(options_.max_connections));
@@ -90,15 +94,31 @@ std::string ChatServer::Metrics() const {
            worker_sum(&WorkerStats::http_requests));
   m.Family("chatd_dropped_connections_total", "counter",
            "Connections the server closed, by reason.");
-  for (int r = 0; r < kDropReasons; ++r) {
-    uint64_t drops = 0;
-    for (int w = 0; w < workers; ++w) {
-      drops += Load(workers_[w]->stats().drops[r]);
+  per_kind("chatd_dropped_connections_total", "reason", kDropReasons,
+           &WorkerStats::drops,
+           [](int kind) { return DropReasonName(DropReason(kind)); });
+  m.Family("chatd_tls_connections", "gauge",
+           "Open TLS connections by how they encrypt: handshake (not yet "
+           "established), user (OpenSSL in user space), kernel (kTLS).");
+  per_kind("chatd_tls_connections", "mode", kTlsModes,
+           &WorkerStats::tls_connections,
+           [](int kind) { return TlsModeName(TlsMode(kind)); });
+  m.Single("chatd_kernel_tls_available", "gauge",
+           "1 if this kernel can encrypt TLS records itself (kTLS).",
+           int64_t{kernel_tls_available_ ? 1 : 0});
+  if (tls_enabled()) {
+    m.Family("chatd_tls_reloads_total", "counter",
+             "Certificate loads (the start and each SIGHUP), by result.");
+    m.Sample("chatd_tls_reloads_total", "result=\"ok\"", Load(tls_reloads_));
+    m.Sample("chatd_tls_reloads_total", "result=\"error\"",
+             Load(tls_reload_errors_));
+    const std::shared_ptr<const TlsContext> tls = tls_[0].Get();
+    if (tls != nullptr) {
+      m.Single("chatd_tls_certificate_expiry_seconds", "gauge",
+               "When the served certificate expires, in seconds since the "
+               "Unix epoch.",
+               static_cast<int64_t>(absl::ToUnixSeconds(tls->not_after())));
     }
-    m.Sample("chatd_dropped_connections_total",
-             absl::StrCat("reason=\"",
-                          DropReasonName(static_cast<DropReason>(r)), "\""),
-             drops);
   }
   m.Single("chatd_throttle_events_total", "counter",
            "Times a member went over its rate and its input was delayed.",

@@ -9,6 +9,8 @@
 
 #include "absl/time/clock.h"
 #include "core/protocol.h"
+#include "net/socket.h"
+#include "net/tls_stream.h"
 #include "server/client_connection.h"
 
 namespace chatd {
@@ -29,12 +31,13 @@ constexpr int kCongestedPollMs = 1;
 
 Worker::Worker(int index, const Options& options, GroupRegistry* registry,
                ChatShard::Transport* transport,
-               std::function<void(uint32_t)> on_close)
+               std::function<void(int)> on_close)
     : index_(index),
       options_(options),
       on_close_(std::move(on_close)),
       shard_(index, registry, transport),
-      read_buffer_(new char[kReadBufferSize]) {
+      read_buffer_(new char[kReadBufferSize]),
+      tls_record_buffer_(new char[TlsStream::kMaxRecord]) {
   loop_.Add(mailbox_.fd(), EPOLLIN, this);
 }
 
@@ -92,11 +95,10 @@ void Worker::OnEvents(uint32_t events) {
 void Worker::Handle(Envelope&& envelope) {
   switch (envelope.kind) {
     case Envelope::Kind::kConnection:
-      Adopt(envelope.fd, envelope.peer_ip, envelope.protocol);
+      Adopt(envelope.fd, envelope.port);
       break;
     case Envelope::Kind::kRefusal:
-      Refuse(envelope.fd, envelope.protocol,
-             std::move(envelope.broadcast.line));
+      Refuse(envelope.fd, envelope.port, std::move(envelope.broadcast.line));
       break;
     case Envelope::Kind::kBroadcast:
       shard_.Deliver(envelope.broadcast);
@@ -123,38 +125,62 @@ Framing* Worker::NewFraming(Protocol protocol) {
   return LineFraming();
 }
 
-void Worker::Adopt(int fd, uint32_t peer_ip, Protocol protocol) {
-  // While shutting down, the HTTP port still answers (/healthz says 503);
-  // the line port has nothing to say but goodbye.
-  if (shutting_down_ && protocol == Protocol::kLine) {
-    // Best effort: a fresh socket's buffer has room for one line.
-    const PayloadRef notice = FormatShuttingDown();
-    send(fd, notice->data(), notice->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    close(fd);
-    on_close_(peer_ip);
-    return;
+ClientConnection* Worker::AddConnection(int fd, Port port, bool admitted) {
+  std::unique_ptr<TlsStream> tls;
+  if (port.tls) {
+    absl::StatusOr<std::unique_ptr<TlsStream>> stream = TlsStream::Create(
+        options_.tls[int(port.protocol)]->Get(), fd, TlsStream::Role::kServer);
+    if (!stream.ok()) {
+      LOG_EVERY_N(ERROR, 100) << "worker " << index_ << ": " << stream.status();
+      return nullptr;
+    }
+    tls = *std::move(stream);
   }
   auto connection = std::make_unique<ClientConnection>(
-      this, fd, peer_ip, /*admitted=*/true, NewFraming(protocol));
+      this, fd, admitted, NewFraming(port.protocol), std::move(tls));
   ClientConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
   raw->Open();
-  VLOG(1) << "worker " << index_ << ": new connection, fd " << fd;
+  return raw;
 }
 
-void Worker::Refuse(int fd, Protocol protocol, PayloadRef error) {
+void Worker::Adopt(int fd, Port port) {
+  // While shutting down, the HTTP port still answers (/healthz says 503);
+  // the line port has nothing to say but goodbye, and on a TLS port not
+  // even that, before a handshake.
+  if (shutting_down_ && port.protocol == Protocol::kLine) {
+    if (!port.tls) {
+      // Best effort: a fresh socket's buffer has room for one line.
+      const PayloadRef notice = FormatShuttingDown();
+      send(fd, notice->data(), notice->size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    on_close_(fd);
+    close(fd);
+    return;
+  }
+  if (AddConnection(fd, port, /*admitted=*/true) == nullptr) {
+    on_close_(fd);
+    close(fd);
+    return;
+  }
+  VLOG(1) << "worker " << index_ << ": new connection, fd " << fd << " from "
+          << PeerAddress(fd) << (port.tls ? " (TLS)" : "");
+}
+
+void Worker::Refuse(int fd, Port port, PayloadRef error) {
   if (shutting_down_) {
     close(fd);
     return;
   }
-  auto connection = std::make_unique<ClientConnection>(
-      this, fd, 0, /*admitted=*/false, NewFraming(protocol));
-  ClientConnection* raw = connection.get();
-  connections_.emplace(raw, std::move(connection));
-  raw->Open();
-  raw->CountDrop(DropReason::kServerFull);
-  raw->CloseWith(std::move(error), CloseReason::kRefused);
-  VLOG(1) << "worker " << index_ << ": refused fd " << fd;
+  ClientConnection* connection = AddConnection(fd, port, /*admitted=*/false);
+  if (connection == nullptr) {
+    close(fd);
+    return;
+  }
+  connection->CountDrop(DropReason::kServerFull);
+  connection->CloseWith(std::move(error), CloseReason::kRefused);
+  VLOG(1) << "worker " << index_ << ": refused fd " << fd << " from "
+          << PeerAddress(fd);
 }
 
 void Worker::BeginShutdown() {
@@ -175,8 +201,7 @@ void Worker::RecordPass() {
   int bucket = 0;
   while (bucket < kPassBuckets && us > kPassBucketsUs[bucket]) ++bucket;
   SingleWriterAdd(stats_.pass_buckets[bucket], uint64_t{1});
-  SingleWriterAdd(stats_.pass_ns_sum,
-                        static_cast<uint64_t>(ns > 0 ? ns : 0));
+  SingleWriterAdd(stats_.pass_ns_sum, static_cast<uint64_t>(ns > 0 ? ns : 0));
 }
 
 void Worker::HoldInputFor(const Worker* target) {
@@ -243,10 +268,10 @@ void Worker::FlushQueued() {
 void Worker::FreeRetired() {
   if (retired_.empty()) return;
   for (ClientConnection* connection : retired_) {
-    const bool admitted = connection->admitted();
-    const uint32_t peer_ip = connection->peer_ip();
+    // Released before the fd closes: the acceptor may reuse its number at
+    // once (see ConnectionLimits).
+    if (connection->admitted()) on_close_(connection->fd());
     connections_.erase(connection);
-    if (admitted) on_close_(peer_ip);
   }
   retired_.clear();
 }

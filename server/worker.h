@@ -31,6 +31,7 @@
 #include "net/event_loop.h"
 #include "net/mailbox.h"
 #include "net/timer_queue.h"
+#include "net/tls_context.h"
 #include "server/envelope.h"
 #include "server/http_framing.h"
 #include "server/worker_stats.h"
@@ -65,16 +66,18 @@ class Worker final : private EventLoop::Handler {
     size_t mailbox_low_water = 32768;
     // The HTTP port's settings; `web.site` must be set if it is open.
     WebOptions web;
+    // The current certificate of the TLS ports, by Protocol; set for each
+    // protocol that has a TLS port. The server owns the slots.
+    const TlsContextSlot* tls[kProtocols] = {};
     // Runs on the worker's thread at the start of every pass; a test may
     // block in it to hold the worker back. Empty in production.
     std::function<void(int worker)> before_pass_for_testing;
   };
 
-  // `on_close(peer_ip)` runs on this worker's thread each time an admitted
-  // connection (not a refusal) is freed.
+  // `on_close(fd)` runs on this worker's thread each time an admitted
+  // connection (not a refusal) is freed, just before its fd is closed.
   Worker(int index, const Options& options, GroupRegistry* registry,
-         ChatShard::Transport* transport,
-         std::function<void(uint32_t peer_ip)> on_close);
+         ChatShard::Transport* transport, std::function<void(int fd)> on_close);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -103,6 +106,9 @@ class Worker final : private EventLoop::Handler {
   // When the current pass woke up: one clock read per pass.
   absl::Time now() const { return loop_.poll_time(); }
   char* read_buffer() { return read_buffer_.get(); }
+  // Where a TLS connection without kernel TLS gathers one record of output
+  // to encrypt: TlsStream::kMaxRecord bytes, shared like the read buffer.
+  char* tls_record_buffer() { return tls_record_buffer_.get(); }
   WorkerStats& stats() { return stats_; }
   // Whether chat input is held back (see the class comment).
   bool input_paused() const { return !congested_.empty(); }
@@ -119,8 +125,11 @@ class Worker final : private EventLoop::Handler {
   void Handle(Envelope&& envelope);
   // The framing a new connection on a `protocol` port starts with.
   Framing* NewFraming(Protocol protocol);
-  void Adopt(int fd, uint32_t peer_ip, Protocol protocol);
-  void Refuse(int fd, Protocol protocol, PayloadRef error);
+  void Adopt(int fd, Port port);
+  void Refuse(int fd, Port port, PayloadRef error);
+  // Takes `fd` on as a connection on `port`; null if it could not (the fd
+  // is then still open).
+  ClientConnection* AddConnection(int fd, Port port, bool admitted);
   // Measures the pass that began at poll_time().
   void RecordPass();
   void BeginShutdown();
@@ -131,12 +140,13 @@ class Worker final : private EventLoop::Handler {
 
   const int index_;
   const Options options_;
-  const std::function<void(uint32_t)> on_close_;
+  const std::function<void(int)> on_close_;
   WorkerStats stats_;
   EventLoop loop_;
   Mailbox<Envelope> mailbox_;
   ChatShard shard_;
   std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<char[]> tls_record_buffer_;
   absl::flat_hash_map<ClientConnection*, std::unique_ptr<ClientConnection>>
       connections_;
   std::vector<ClientConnection*> flush_queue_;

@@ -16,6 +16,20 @@ absl::string_view DropReasonName(DropReason reason) {
       return "protocol_error";
     case DropReason::kPingTimeout:
       return "ping_timeout";
+    case DropReason::kTlsHandshake:
+      return "tls_handshake";
+  }
+  return "unknown";
+}
+
+absl::string_view TlsModeName(TlsMode mode) {
+  switch (mode) {
+    case TlsMode::kHandshake:
+      return "handshake";
+    case TlsMode::kUser:
+      return "user";
+    case TlsMode::kKernel:
+      return "kernel";
   }
   return "unknown";
 }

@@ -23,9 +23,19 @@ enum class DropReason : uint8_t {
   kServerFull,     // Refused at accept: --max_connections or per address.
   kProtocolError,  // Any other ERROR, a WebSocket or HTTP protocol error.
   kPingTimeout,    // A WebSocket client did not answer our ping.
+  kTlsHandshake,   // A TLS handshake failed or did not finish in time.
 };
-inline constexpr int kDropReasons = 6;
+inline constexpr int kDropReasons = 7;
 absl::string_view DropReasonName(DropReason reason);
+
+// How a TLS connection encrypts, for /metrics.
+enum class TlsMode : uint8_t {
+  kHandshake,  // Not established yet.
+  kUser,       // OpenSSL encrypts each record in user space.
+  kKernel,     // The kernel encrypts what is sent (kTLS).
+};
+inline constexpr int kTlsModes = 3;
+absl::string_view TlsModeName(TlsMode mode);
 
 // Upper bounds of the loop-pass duration histogram, in microseconds.
 inline constexpr int64_t kPassBucketsUs[] = {
@@ -55,6 +65,8 @@ struct WorkerStats {
   // Open connections by framing (an HTTP connection that upgrades moves to
   // kWebSocket).
   std::atomic<int64_t> connections[kFramingKinds] = {};
+  // Open TLS connections by how they encrypt.
+  std::atomic<int64_t> tls_connections[kTlsModes] = {};
   std::atomic<uint64_t> drops[kDropReasons] = {};
   // Bytes read from and written to client sockets.
   std::atomic<uint64_t> bytes_in{0};

@@ -17,8 +17,9 @@ packages=(
   # Used by tests and scripts.
   netcat-openbsd procps
   # The HTTP/WebSocket listener: llhttp's C sources (compiled by Bazel, see
-  # WORKSPACE) and OpenSSL's SHA-1 for the WebSocket handshake.
-  node-llhttp libssl-dev
+  # WORKSPACE); OpenSSL for TLS and the WebSocket handshake's SHA-1, and
+  # its command line for tools/dev-cert.sh and the s_client test.
+  node-llhttp libssl-dev openssl
   # Web tests (tests/web): headless Chromium, and promtool to check /metrics.
   chromium prometheus
 )
