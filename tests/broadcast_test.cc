@@ -24,6 +24,7 @@
 #include "tests/chat_client.h"
 #include "tests/chat_fixture.h"
 #include "tests/line_recorder.h"
+#include "tests/numbered_message.h"
 #include "tests/status_macros.h"
 #include "tests/transcript.h"
 
@@ -127,18 +128,6 @@ TEST_F(BroadcastTest, EveryoneGetsEveryMessageOfEveryoneElseOnce) {
   ASSERT_NO_FATAL_FAILURE(CheckAllTranscripts());
   ASSERT_NO_FATAL_FAILURE(SendSentinel(*members_.front()));
   ASSERT_NO_FATAL_FAILURE(SendSentinel(*members_.back()));
-}
-
-// The payload is a pure function of sender and sequence number, with varying
-// lengths, so a torn or spliced line cannot match by accident.
-std::string NumberedMessage(const std::string& sender, int seq) {
-  size_t length = (static_cast<size_t>(seq) * 61 + sender.size() * 17) % 700;
-  std::string payload;
-  while (payload.size() < length) {
-    absl::StrAppend(&payload, sender, ".", seq, ";");
-  }
-  payload.resize(length);
-  return absl::StrCat("seq ", seq, " ", payload);
 }
 
 TEST_F(BroadcastTest, ConcurrentSendersArriveCompleteAndInOrder) {

@@ -8,7 +8,14 @@
 namespace chatd_test {
 
 LineRecorder::LineRecorder(ChatClient* client, Shrink shrink)
-    : client_(client),
+    : LineRecorder(
+          [client](absl::Duration timeout) {
+            return client->ReadLine(timeout);
+          },
+          std::move(shrink)) {}
+
+LineRecorder::LineRecorder(Reader reader, Shrink shrink)
+    : reader_(std::move(reader)),
       shrink_(std::move(shrink)),
       thread_([this] { ReadLoop(); }) {}
 
@@ -20,8 +27,7 @@ LineRecorder::~LineRecorder() {
 void LineRecorder::ReadLoop() {
   while (!stop_) {
     // A short timeout so the destructor never waits long for the thread.
-    absl::StatusOr<std::string> line =
-        client_->ReadLine(absl::Milliseconds(50));
+    absl::StatusOr<std::string> line = reader_(absl::Milliseconds(50));
     if (line.ok()) {
       std::string kept = shrink_ ? shrink_(*std::move(line)) : *std::move(line);
       std::lock_guard<std::mutex> lock(mu_);

@@ -5,6 +5,9 @@
 // or drop it. A LineRecorder reads continuously and lets the test wait,
 // bounded by a deadline, until a given number of lines has arrived.
 //
+// It reads a ChatClient, or anything else through a Reader function (e.g.
+// the text messages of a WsClient).
+//
 // Tests that move a lot of data can have each line shortened before it is
 // kept (a Shrink function, e.g. a checked payload replaced by its sequence
 // number), so the recorder's memory does not grow with the bytes received.
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tests/chat_client.h"
 
@@ -30,11 +34,19 @@ class LineRecorder {
  public:
   // What is kept of each line; called on the reader thread.
   using Shrink = std::function<std::string(std::string line)>;
+  // Reads the next line, waiting at most `timeout`: DeadlineExceeded when
+  // none came, another error when the connection has ended. Called on the
+  // reader thread.
+  using Reader =
+      std::function<absl::StatusOr<std::string>(absl::Duration timeout)>;
 
   // Starts reading from `client`, which must outlive the recorder. The test
   // may keep writing to the client meanwhile, but not read from it. With a
   // `shrink`, what it returns is kept instead of each line.
   explicit LineRecorder(ChatClient* client, Shrink shrink = nullptr);
+  // Starts reading through `reader`, which must stay usable as long as the
+  // recorder lives.
+  explicit LineRecorder(Reader reader, Shrink shrink = nullptr);
   // Stops the reader thread (within about 50 ms).
   ~LineRecorder();
   LineRecorder(const LineRecorder&) = delete;
@@ -60,7 +72,7 @@ class LineRecorder {
  private:
   void ReadLoop();
 
-  ChatClient* const client_;
+  const Reader reader_;
   const Shrink shrink_;
   std::atomic<bool> stop_{false};
   // std::mutex rather than the project's chatd::Mutex because waiting needs

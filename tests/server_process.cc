@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,45 @@ std::string DescribeWaitStatus(int status) {
 
 }  // namespace
 
+absl::StatusOr<std::string> ServerProcess::NewTempDir(absl::string_view kind) {
+  std::string dir = NewTempPath(kind);
+  if (mkdir(dir.c_str(), 0700) != 0) {
+    return absl::InternalError(
+        absl::StrCat("mkdir ", dir, ": ", strerror(errno)));
+  }
+  return dir;
+}
+
+absl::Status ServerProcess::MakeDevCert(const std::string& dir) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  std::string script = absl::StrCat(srcdir != nullptr ? srcdir : ".",
+                                    "/chatd/tools/dev-cert.sh");
+  if (access(script.c_str(), R_OK) != 0) script = "tools/dev-cert.sh";
+  std::string bash = "/bin/bash";
+  std::vector<std::string> args = {bash, script, dir};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid == 0) {
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return absl::InternalError(absl::StrCat("waitpid: ", strerror(errno)));
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("bash ", script, " ", dir, ": ",
+                                            DescribeWaitStatus(status)));
+  }
+  return absl::OkStatus();
+}
+
 std::string ServerProcess::DefaultBinary() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   std::string root = srcdir != nullptr ? srcdir : ".";
@@ -109,11 +149,21 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   std::string port_file = NewTempPath("port");
   unlink(port_file.c_str());
   unlink((port_file + ".http").c_str());
+  unlink((port_file + ".tls").c_str());
+  unlink((port_file + ".https").c_str());
+  std::string cert_dir = options.tls_cert_dir;
+  if (options.tls && cert_dir.empty()) {
+    absl::StatusOr<std::string> dir = NewTempDir("cert");
+    if (!dir.ok()) return dir.status();
+    absl::Status made = MakeDevCert(*dir);
+    if (!made.ok()) return made;
+    cert_dir = *dir;
+  }
 
   std::vector<std::string> args = {
       binary,
       "--port=0",
-      "--bind=127.0.0.1",
+      absl::StrCat("--bind=", options.bind),
       absl::StrCat("--threads=", options.threads),
       absl::StrCat("--port_file=", port_file),
       // Never the default 8080: tests run side by side.
@@ -141,6 +191,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   if (options.max_connections_per_ip.has_value()) {
     args.push_back(absl::StrCat("--max_connections_per_ip=",
                                 *options.max_connections_per_ip));
+  }
+  if (options.tls) {
+    args.push_back(absl::StrCat("--tls_cert=", cert_dir, "/server.pem"));
+    args.push_back(absl::StrCat("--tls_key=", cert_dir, "/server.key"));
+    args.push_back("--tls_port=0");
+    args.push_back(absl::StrCat("--tls_port_file=", port_file, ".tls"));
+    args.push_back("--https_port=0");
+    args.push_back(absl::StrCat("--https_port_file=", port_file, ".https"));
   }
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
@@ -192,6 +250,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
 
   std::unique_ptr<ServerProcess> server(
       new ServerProcess(pid, std::move(port_file), std::move(log_file)));
+  server->tls_ = options.tls;
+  server->tls_cert_dir_ = cert_dir;
   std::fprintf(stderr, "started server pid %d: %s\n", static_cast<int>(pid),
                absl::StrJoin(args, " ").c_str());
   absl::Status ready = server->WaitForPort(absl::Now() + startup_timeout);
@@ -216,14 +276,11 @@ absl::Status ServerProcess::WaitForPort(absl::Time deadline) {
               absl::StrCat("bad port file contents: \"", text, "\""));
         }
         port_ = port;
-        // Written before the line port's file, so it is there by now.
-        std::ifstream http(port_file_ + ".http");
-        std::string http_text;
-        if (!http || !std::getline(http, http_text) ||
-            !absl::SimpleAtoi(http_text, &http_port_)) {
-          return absl::InternalError("no HTTP port file from the server");
-        }
-        return absl::OkStatus();
+        // Written before the line port's file, so they are there by now.
+        absl::Status read = ReadExtraPort(".http", &http_port_);
+        if (read.ok() && tls_) read = ReadExtraPort(".tls", &tls_port_);
+        if (read.ok() && tls_) read = ReadExtraPort(".https", &https_port_);
+        return read;
       }
     }
     if (Reap(WNOHANG)) {
@@ -237,6 +294,18 @@ absl::Status ServerProcess::WaitForPort(absl::Time deadline) {
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
+}
+
+absl::Status ServerProcess::ReadExtraPort(absl::string_view suffix,
+                                          int* port) const {
+  std::ifstream in(absl::StrCat(port_file_, suffix));
+  std::string text;
+  if (!in || !std::getline(in, text) || !absl::SimpleAtoi(text, port) ||
+      *port <= 0 || *port > 65535) {
+    return absl::InternalError(
+        absl::StrCat("no good ", suffix, " port file from the server"));
+  }
+  return absl::OkStatus();
 }
 
 bool ServerProcess::Reap(int options) {
@@ -254,6 +323,17 @@ bool ServerProcess::Reap(int options) {
 }
 
 bool ServerProcess::IsRunning() { return !Reap(WNOHANG); }
+
+absl::Status ServerProcess::Signal(int signo) {
+  if (Reap(WNOHANG)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the server has exited: ", DescribeWaitStatus(wait_status_)));
+  }
+  if (kill(pid_, signo) != 0) {
+    return absl::InternalError(absl::StrCat("kill: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> ServerProcess::Log() const {
   if (log_file_.empty()) {
@@ -323,6 +403,8 @@ ServerProcess::~ServerProcess() {
   }
   unlink(port_file_.c_str());
   unlink((port_file_ + ".http").c_str());
+  unlink((port_file_ + ".tls").c_str());
+  unlink((port_file_ + ".https").c_str());
   if (!log_file_.empty()) {
     absl::StatusOr<std::string> log = Log();
     if (log.ok()) {

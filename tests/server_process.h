@@ -9,6 +9,10 @@
 // Hardening tests also look at the server from outside: its log (stderr,
 // captured to a file on request), its resident memory and its open file
 // descriptors (both from /proc), and may start it with a low open-file limit.
+//
+// With Options::tls the server also listens for TLS (the line protocol on
+// tls_port(), HTTP and WebSocket on https_port()) with a certificate from
+// tools/dev-cert.sh; Signal(SIGHUP) makes it reload the certificate files.
 
 #ifndef CHATD_TESTS_SERVER_PROCESS_H_
 #define CHATD_TESTS_SERVER_PROCESS_H_
@@ -23,7 +27,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace chatd_test {
@@ -55,6 +61,18 @@ class ServerProcess {
     std::vector<std::string> extra_env;
     // Appended verbatim, e.g. "--v=1".
     std::vector<std::string> extra_flags;
+    // --bind: a comma list of IPv4 and IPv6 addresses, e.g. "127.0.0.1,::1",
+    // or "::" for both families on all addresses.
+    std::string bind = "127.0.0.1";
+    // TLS listeners: --tls_port=0 and --https_port=0 (reported through port
+    // files, like the HTTP port) with --tls_cert=<dir>/server.pem and
+    // --tls_key=<dir>/server.key, the files tools/dev-cert.sh writes (with
+    // <dir>/ca.pem, the CA that signed them). `tls_cert_dir` empty: a fresh
+    // directory under the test's temporary directory, made with
+    // tools/dev-cert.sh; the test then needs the data dependency
+    // "//tools:dev-cert.sh".
+    bool tls = false;
+    std::string tls_cert_dir;
   };
 
   // Starts `binary` (default: the chatd from this test's runfiles) and waits
@@ -73,6 +91,12 @@ class ServerProcess {
   // growth; builds without it ignore the variable.
   static std::string SmallAsanQuarantineEnv();
 
+  // A new, empty directory under the test's temporary directory.
+  static absl::StatusOr<std::string> NewTempDir(absl::string_view kind);
+  // Runs `bash tools/dev-cert.sh dir` (from the runfiles): a new CA and a
+  // server certificate for localhost, 127.0.0.1 and ::1 in `dir`.
+  static absl::Status MakeDevCert(const std::string& dir);
+
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -81,6 +105,19 @@ class ServerProcess {
   int port() const { return port_; }
   int http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
+  // With Options::tls: the TLS line port and the HTTPS port (0 otherwise),
+  // and the certificate files: the CA to trust, and the pair the server
+  // reads at startup and again on SIGHUP (a test replaces them to rotate).
+  int tls_port() const { return tls_port_; }
+  int https_port() const { return https_port_; }
+  const std::string& tls_cert_dir() const { return tls_cert_dir_; }
+  std::string ca_file() const { return tls_cert_dir_ + "/ca.pem"; }
+  std::string cert_file() const { return tls_cert_dir_ + "/server.pem"; }
+  std::string key_file() const { return tls_cert_dir_ + "/server.key"; }
+
+  // Sends `signo` to the running server, e.g. SIGHUP to reload its
+  // certificate; an error when it has exited.
+  absl::Status Signal(int signo);
 
   // Sends `signo` (SIGTERM or SIGINT ask for a clean shutdown) and waits up
   // to `timeout` for the server to exit. Returns its exit code; an error when
@@ -106,6 +143,8 @@ class ServerProcess {
 
   // Polls for the port file while checking that the child is still alive.
   absl::Status WaitForPort(absl::Time deadline);
+  // Reads one of the port files written before the line port's.
+  absl::Status ReadExtraPort(absl::string_view suffix, int* port) const;
   // Reaps the child if it has exited; returns whether it has.
   bool Reap(int options);
 
@@ -114,6 +153,10 @@ class ServerProcess {
   int http_port_ = 0;
   std::string log_file_;  // Empty unless the log is captured.
   int port_ = 0;
+  bool tls_ = false;
+  int tls_port_ = 0;
+  int https_port_ = 0;
+  std::string tls_cert_dir_;
   bool exited_ = false;
   int wait_status_ = 0;
 };

@@ -9,14 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,7 +20,8 @@
 #include "absl/strings/str_format.h"
 #include "tests/chat_client.h"
 #include "tests/chat_fixture.h"
-#include "tests/line_recorder.h"
+#include "tests/mixed_members.h"
+#include "tests/numbered_message.h"
 #include "tests/status_macros.h"
 #include "tests/transcript.h"
 #include "tests/ws_client.h"
@@ -36,130 +31,10 @@ namespace {
 
 constexpr absl::Duration kDeliveryTimeout = absl::Seconds(30);
 
-// Records every text message a WsClient receives, on a thread of its own:
-// LineRecorder's twin (pings are answered by ReadLine).
-class WsRecorder {
- public:
-  explicit WsRecorder(WsClient *client)
-      : client_(client), thread_([this] { ReadLoop(); }) {}
-  ~WsRecorder() {
-    stop_ = true;
-    thread_.join();
-  }
-  WsRecorder(const WsRecorder &) = delete;
-  WsRecorder &operator=(const WsRecorder &) = delete;
-
-  absl::Status WaitForCount(size_t count, absl::Duration timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto deadline =
-        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
-    while (lines_.size() < count) {
-      if (!ended_.ok()) {
-        return absl::UnavailableError(
-            absl::StrCat("reading ended after ", lines_.size(), " of ", count,
-                         " messages: ", ended_.ToString()));
-      }
-      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
-          lines_.size() < count) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "got ", lines_.size(), " of ", count, " messages, the last \"",
-            lines_.empty() ? "" : lines_.back(), "\""));
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status WaitForLine(const std::string &line, absl::Duration timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto deadline =
-        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
-    while (std::find(lines_.begin(), lines_.end(), line) == lines_.end()) {
-      if (!ended_.ok()) {
-        return absl::UnavailableError(absl::StrCat(
-            "reading ended before \"", line, "\": ", ended_.ToString()));
-      }
-      if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("no \"", line, "\" in ", lines_.size(), " messages"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  std::vector<std::string> Lines() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  void ReadLoop() {
-    while (!stop_) {
-      absl::StatusOr<std::string> line =
-          client_->ReadLine(absl::Milliseconds(50));
-      std::lock_guard<std::mutex> lock(mu_);
-      if (line.ok()) {
-        lines_.push_back(*std::move(line));
-      } else if (!absl::IsDeadlineExceeded(line.status())) {
-        ended_ = line.status();
-        changed_.notify_all();
-        return;
-      }
-      changed_.notify_all();
-    }
-  }
-
-  WsClient *const client_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::vector<std::string> lines_;
-  absl::Status ended_;
-  std::thread thread_;
-};
-
-// A member on either transport.
-struct Member {
-  std::string name;
-  bool ws = false;
-  ChatClient line;
-  WsClient socket;
-  std::unique_ptr<LineRecorder> line_recorder;
-  std::unique_ptr<WsRecorder> ws_recorder;
-  Transcript expected;
-
-  absl::Status Send(const std::string &text) {
-    return ws ? socket.SendText(text, kDeliveryTimeout)
-              : line.SendLine(text, kDeliveryTimeout);
-  }
-  void StartRecording() {
-    if (ws) {
-      ws_recorder = std::make_unique<WsRecorder>(&socket);
-    } else {
-      line_recorder = std::make_unique<LineRecorder>(&line);
-    }
-  }
-  void StopRecording() {
-    ws_recorder.reset();
-    line_recorder.reset();
-  }
-  absl::Status WaitForCount(size_t count, absl::Duration timeout) {
-    return ws ? ws_recorder->WaitForCount(count, timeout)
-              : line_recorder->WaitForCount(count, timeout);
-  }
-  absl::Status WaitForLine(const std::string &text, absl::Duration timeout) {
-    return ws ? ws_recorder->WaitForLine(text, timeout)
-              : line_recorder->WaitForLine(text, timeout);
-  }
-  std::vector<std::string> Lines() const {
-    return ws ? ws_recorder->Lines() : line_recorder->Lines();
-  }
-  std::string Describe() const {
-    return absl::StrCat(name, ws ? " (WebSocket)" : " (line)");
-  }
-};
-
-class WebSocketTest : public ChatServerTest {
+class WebSocketTest : public MixedMembersTest {
  protected:
+  WebSocketTest() : MixedMembersTest(/*expect_open=*/false) {}
+
   int http_port() { return server().http_port(); }
 
   absl::StatusOr<WsClient> WsJoin(absl::string_view group,
@@ -173,54 +48,16 @@ class WebSocketTest : public ChatServerTest {
                int others = 0) {
     for (const auto &[name, ws] : who) {
       const int online = static_cast<int>(members_.size()) + 1 + others;
-      for (auto &member : members_) member->expected[name].push_back(kJoined);
-      auto member = std::make_unique<Member>();
-      member->name = name;
-      member->ws = ws;
+      std::unique_ptr<Member> member =
+          Newcomer(name, ws, ws ? "WebSocket" : "line");
       if (ws) {
         ASSERT_OK_AND_ASSIGN(member->socket, WsJoin("room", name, online));
       } else {
         ASSERT_OK_AND_ASSIGN(member->line, Join("room", name, online));
       }
-      member->StartRecording();
-      members_.push_back(std::move(member));
+      Add(std::move(member));
     }
   }
-
-  void ExpectDelivered(const Member &sender, const std::string &text) {
-    for (auto &member : members_) {
-      if (member.get() != &sender)
-        member->expected[sender.name].push_back(text);
-    }
-  }
-
-  void CheckAllTranscripts() {
-    absl::Time deadline = absl::Now() + kDeliveryTimeout;
-    bool all_good = true;
-    for (auto &member : members_) {
-      size_t count = 0;
-      for (const auto &[subject, entries] : member->expected) {
-        count += entries.size();
-      }
-      absl::Status arrived =
-          member->WaitForCount(count, deadline - absl::Now());
-      EXPECT_OK(arrived) << " at " << member->Describe();
-      std::string diff =
-          DescribeDifference(member->expected, BySubject(member->Lines()));
-      EXPECT_EQ(diff, "") << " at " << member->Describe();
-      all_good = all_good && arrived.ok() && diff.empty();
-    }
-    if (!all_good) FAIL() << "some members did not get what they should";
-  }
-
-  void SendSentinel(Member &sender) {
-    std::string text = absl::StrCat("sentinel from ", sender.name);
-    ASSERT_OK(sender.Send(text));
-    ExpectDelivered(sender, text);
-    ASSERT_NO_FATAL_FAILURE(CheckAllTranscripts());
-  }
-
-  std::vector<std::unique_ptr<Member>> members_;
 };
 
 // Members of both transports, named by kind: w00 l01 w02 l03 l04 w05 l06
@@ -235,16 +72,6 @@ std::vector<std::pair<std::string, bool>> MixedGroup(int count) {
     who.emplace_back(absl::StrFormat("%s%02d", ws ? "w" : "l", i), ws);
   }
   return who;
-}
-
-std::string NumberedMessage(const std::string &sender, int seq) {
-  size_t length = (static_cast<size_t>(seq) * 61 + sender.size() * 17) % 700;
-  std::string payload;
-  while (payload.size() < length) {
-    absl::StrAppend(&payload, sender, ".", seq, ";");
-  }
-  payload.resize(length);
-  return absl::StrCat("seq ", seq, " ", payload);
 }
 
 // ---------------------------------------------------------------------------
@@ -299,22 +126,8 @@ TEST_F(WebSocketTest, MixedSendersArriveExactlyOnceAndInOrder) {
                                    members_[2].get(), members_[3].get()};
   ASSERT_TRUE(senders[0]->ws && !senders[1]->ws && senders[2]->ws &&
               !senders[3]->ws);
-  std::vector<std::thread> threads;
-  std::vector<absl::Status> results(senders.size());
-  for (size_t s = 0; s < senders.size(); ++s) {
-    threads.emplace_back([&, s] {
-      for (int seq = 0; seq < kMessages && results[s].ok(); ++seq) {
-        results[s] = senders[s]->Send(NumberedMessage(senders[s]->name, seq));
-      }
-    });
-  }
-  for (std::thread &thread : threads) thread.join();
+  std::vector<absl::Status> results = SendNumberedAtOnce(senders, kMessages);
   for (const absl::Status &result : results) EXPECT_OK(result);
-  for (Member *sender : senders) {
-    for (int seq = 0; seq < kMessages; ++seq) {
-      ExpectDelivered(*sender, NumberedMessage(sender->name, seq));
-    }
-  }
   ASSERT_NO_FATAL_FAILURE(CheckAllTranscripts());
   ASSERT_NO_FATAL_FAILURE(SendSentinel(*members_.front()));
   ASSERT_NO_FATAL_FAILURE(SendSentinel(*members_.back()));

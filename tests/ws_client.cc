@@ -1,9 +1,5 @@
 #include "tests/ws_client.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <cstring>
 #include <random>
 #include <utility>
@@ -28,12 +24,6 @@ std::string RandomBytes(size_t n) {
   std::string bytes(n, '\0');
   for (char &c : bytes) c = static_cast<char>(rng() & 0xff);
   return bytes;
-}
-
-int MillisUntil(absl::Time deadline) {
-  absl::Duration left = deadline - absl::Now();
-  if (left <= absl::ZeroDuration()) return 0;
-  return static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
 }
 
 const char *OpcodeName(uint8_t opcode) {
@@ -151,6 +141,15 @@ absl::Status WsClient::Connect(int http_port, absl::string_view path,
                                const Headers &extra_headers,
                                absl::string_view subprotocol,
                                absl::Duration timeout) {
+  Endpoint endpoint;
+  endpoint.port = http_port;
+  return Connect(endpoint, path, extra_headers, subprotocol, timeout);
+}
+
+absl::Status WsClient::Connect(const Endpoint &endpoint, absl::string_view path,
+                               const Headers &extra_headers,
+                               absl::string_view subprotocol,
+                               absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   buffer_.clear();
   handshake_.clear();
@@ -159,12 +158,12 @@ absl::Status WsClient::Connect(int http_port, absl::string_view path,
   in_message_ = false;
   message_.clear();
   close_code_.reset();
-  absl::Status status = tcp_.Connect(http_port, "", timeout);
+  absl::Status status = tcp_.Connect(endpoint, timeout);
   if (!status.ok()) return status;
 
   const std::string key = absl::Base64Escape(RandomBytes(16));
   Headers headers = {
-      {"Host", absl::StrCat("127.0.0.1:", http_port)},
+      {"Host", HostPort(endpoint.host, endpoint.port)},
       {"Upgrade", "websocket"},
       {"Connection", "Upgrade"},
       {"Sec-WebSocket-Key", key},
@@ -243,8 +242,16 @@ absl::Status WsClient::Connect(int http_port, absl::string_view path,
 
 absl::StatusOr<WsClient> WsClient::Join(int http_port, absl::string_view group,
                                         absl::string_view name, int online) {
+  Endpoint endpoint;
+  endpoint.port = http_port;
+  return Join(endpoint, group, name, online);
+}
+
+absl::StatusOr<WsClient> WsClient::Join(const Endpoint &endpoint,
+                                        absl::string_view group,
+                                        absl::string_view name, int online) {
   WsClient client;
-  absl::Status status = client.Connect(http_port);
+  absl::Status status = client.Connect(endpoint);
   if (!status.ok()) return status;
   absl::Status sent = client.SendText(absl::StrCat("JOIN ", group, " ", name));
   absl::StatusOr<std::string> reply = client.ReadLine();
@@ -308,37 +315,16 @@ absl::Status WsClient::SendClose(int code, absl::string_view reason,
 
 absl::StatusOr<size_t> WsClient::Fill(absl::Time deadline) {
   if (!tcp_.is_open()) return absl::FailedPreconditionError("not connected");
-  while (true) {
-    char chunk[65536];
-    ssize_t n = recv(tcp_.fd(), chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buffer_.append(chunk, static_cast<size_t>(n));
-      return static_cast<size_t>(n);
-    }
-    if (n == 0) {
-      eof_ = true;
-      return 0;
-    }
-    if (errno == ECONNRESET) {
-      eof_ = true;
-      reset_ = true;
-      return 0;
-    }
-    if (errno != EAGAIN && errno != EINTR) {
-      return absl::UnavailableError(absl::StrCat("recv: ", strerror(errno)));
-    }
-    while (true) {
-      pollfd pfd = {tcp_.fd(), POLLIN, 0};
-      int ready = poll(&pfd, 1, MillisUntil(deadline));
-      if (ready > 0) break;
-      if (ready < 0 && errno != EINTR) {
-        return absl::UnavailableError(absl::StrCat("poll: ", strerror(errno)));
-      }
-      if (ready == 0 && absl::Now() >= deadline) {
-        return absl::DeadlineExceededError("timed out waiting for the server");
-      }
-    }
+  // ChatClient reads plain TCP or TLS alike, bounded by poll().
+  absl::Duration left = deadline - absl::Now();
+  if (left < absl::ZeroDuration()) left = absl::ZeroDuration();
+  absl::StatusOr<size_t> got = tcp_.ReadSome(&buffer_, left);
+  if (!got.ok()) return got.status();
+  if (*got == 0) {
+    eof_ = true;
+    reset_ = tcp_.ended_by_reset();
   }
+  return got;
 }
 
 std::optional<WsFrame> WsClient::TakeFrame() {

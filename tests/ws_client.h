@@ -2,8 +2,10 @@
 // integration tests: the twin of ChatClient.
 //
 // Every call that waits is bounded by a timeout and is built on poll() (the
-// TCP side is a ChatClient, used for connecting and writing; reads are
-// buffered here, frame by frame). Connect() performs the opening handshake
+// TCP side is a ChatClient, used for connecting, writing and reading raw
+// bytes; they are buffered here, frame by frame). Connecting to an Endpoint
+// with TLS gives wss://: the ChatClient underneath runs TLS, and everything
+// here works the same over it. Connect() performs the opening handshake
 // with a random Sec-WebSocket-Key and checks the 101 and the
 // Sec-WebSocket-Accept. Frames sent with SendText() are masked, as a client
 // must; SendFrame() builds any frame, valid or not, for bad-input tests.
@@ -96,10 +98,18 @@ class WsClient {
                        const Headers &extra_headers = {},
                        absl::string_view subprotocol = "",
                        absl::Duration timeout = kDefaultTimeout);
+  // The same at `endpoint` (any address; wss:// when endpoint.tls is set).
+  absl::Status Connect(const Endpoint &endpoint, absl::string_view path = "/ws",
+                       const Headers &extra_headers = {},
+                       absl::string_view subprotocol = "",
+                       absl::Duration timeout = kDefaultTimeout);
 
   // Connects, sends "JOIN <group> <name>" and checks the welcome for
   // `online` members (any count if negative), as ChatClient::Join does.
   static absl::StatusOr<WsClient> Join(int http_port, absl::string_view group,
+                                       absl::string_view name, int online);
+  static absl::StatusOr<WsClient> Join(const Endpoint &endpoint,
+                                       absl::string_view group,
                                        absl::string_view name, int online);
 
   // The handshake response: its head (status line and headers, through the

@@ -1,22 +1,30 @@
 // End-to-end test of chatd's web page: the real chatd binary, two headless
-// Chromium users (alice and bob, one browser context each) and one raw TCP
-// user (carol), all in one group.
+// Chromium users over http:// (alice and bob, one browser context each) and
+// one raw TCP user (carol), all in one group; then an https:// page (erin,
+// whose WebSocket must be wss://) and a TLS line client (frank) join them,
+// and all four kinds see each other's messages, joins and leaves.
 //
 // Run by browser_test.sh (Bazel: //tests/web:browser_test); by hand:
-//   CHATD_BINARY=bazel-bin/server/chatd node --test tests/web/browser_test.mjs
-// Env: CHATD_BINARY (required), CHROMIUM (default /usr/bin/chromium),
-// CHATD_SCREENSHOT=path: also save a README screenshot there.
+//   CHATD_BINARY=bazel-bin/server/chatd DEV_CERT=tools/dev-cert.sh \
+//     node --test tests/web/browser_test.mjs
+// Env: CHATD_BINARY (required), DEV_CERT (tools/dev-cert.sh, required),
+// CHROMIUM (default /usr/bin/chromium), CHATD_SCREENSHOT=path: also save a
+// README screenshot there.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import puppeteer from 'puppeteer-core';
 
 const CHATD = process.env.CHATD_BINARY;
+const DEV_CERT = process.env.DEV_CERT;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENSHOT = process.env.CHATD_SCREENSHOT || '';
 const WAIT_MS = 5000;      // any single expected event
@@ -38,27 +46,53 @@ function withTimeout(promise, ms, what) {
 
 // ---------------------------------------------------------------- chatd ---
 
+// Makes a CA and a server certificate with tools/dev-cert.sh, as users do.
+async function makeCert() {
+  assert.ok(DEV_CERT, 'DEV_CERT must name tools/dev-cert.sh');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'chatd-cert-'));
+  await withTimeout(new Promise((resolve, reject) => {
+    execFile('bash', [DEV_CERT, dir], (err, stdout, stderr) =>
+      (err ? reject(new Error(`dev-cert.sh: ${err.message}\n${stderr}`)) : resolve()));
+  }), 10000, 'dev-cert.sh');
+  const ca = await fs.readFile(path.join(dir, 'ca.pem'), 'utf8');
+  // Chromium's --ignore-certificate-errors-spki-list takes base64 SHA-256
+  // hashes of SubjectPublicKeyInfo; the CA's accepts exactly the chains it
+  // signed, where --ignore-certificate-errors would accept any.
+  const spki = new crypto.X509Certificate(ca).publicKey.export({ type: 'spki', format: 'der' });
+  return {
+    dir, ca,
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server.key'),
+    caSpkiHash: crypto.createHash('sha256').update(spki).digest('base64'),
+  };
+}
+
 class Chatd {
-  constructor(proc, dir, port, httpPort) {
+  constructor(proc, dir, ports) {
     this.proc = proc;
     this.dir = dir;
-    this.port = port;
-    this.httpPort = httpPort;
+    Object.assign(this, ports);
     this.exited = new Promise((resolve) => {
       if (proc.exitCode !== null || proc.signalCode !== null) resolve({ code: proc.exitCode, signal: proc.signalCode });
       else proc.once('exit', (code, signal) => resolve({ code, signal }));
     });
   }
 
-  // Starts chatd and waits for both port files.
-  static async start({ httpPort = 0 } = {}) {
+  // Starts chatd with TLS (`cert` from makeCert()) and waits for its port
+  // files.
+  static async start({ cert, httpPort = 0, httpsPort = 0 }) {
     assert.ok(CHATD, 'CHATD_BINARY must name the chatd binary');
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'chatd-web-'));
-    const portFile = path.join(dir, 'port');
-    const httpPortFile = path.join(dir, 'http_port');
+    const files = {
+      port: path.join(dir, 'port'), httpPort: path.join(dir, 'http_port'),
+      tlsPort: path.join(dir, 'tls_port'), httpsPort: path.join(dir, 'https_port'),
+    };
     const args = [
-      '--bind=127.0.0.1', '--port=0', `--port_file=${portFile}`,
-      `--http_port=${httpPort}`, `--http_port_file=${httpPortFile}`,
+      '--bind=127.0.0.1', '--port=0', `--port_file=${files.port}`,
+      `--http_port=${httpPort}`, `--http_port_file=${files.httpPort}`,
+      `--tls_cert=${cert.cert}`, `--tls_key=${cert.key}`,
+      '--tls_port=0', `--tls_port_file=${files.tlsPort}`,
+      `--https_port=${httpsPort}`, `--https_port_file=${files.httpsPort}`,
       '--threads=2', '--max_msgs_per_sec=0',
     ];
     const proc = spawn(CHATD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,26 +112,29 @@ class Chatd {
       } catch { return 0; }
     };
     const deadline = Date.now() + 10000;
-    let port = 0, http = 0;
+    const ports = {};
+    const names = Object.keys(files);
     while (Date.now() < deadline) {
-      port = port || await readPort(portFile);
-      http = http || await readPort(httpPortFile);
-      if (port && http) break;
+      for (const name of names) ports[name] = ports[name] || await readPort(files[name]);
+      if (names.every((name) => ports[name])) break;
       if (exitInfo) break;
       await sleep(25);
     }
-    if (!port || !http) {
+    if (!names.every((name) => ports[name])) {
       proc.kill('SIGKILL');
       throw new Error(`chatd ${args.join(' ')} did not write its port files ` +
-                      `(exit: ${JSON.stringify(exitInfo)}); output:\n${out.join('')}`);
+                      `(got ${JSON.stringify(ports)}, exit: ${JSON.stringify(exitInfo)}); output:\n${out.join('')}`);
     }
-    if (httpPort) assert.equal(http, httpPort, 'chatd must listen on the --http_port it was given');
-    const server = new Chatd(proc, dir, port, http);
+    if (httpPort) assert.equal(ports.httpPort, httpPort, 'chatd must listen on the --http_port it was given');
+    if (httpsPort) assert.equal(ports.httpsPort, httpsPort, 'chatd must listen on the --https_port it was given');
+    const server = new Chatd(proc, dir, ports);
     server.output = out;
     return server;
   }
 
   get url() { return `http://127.0.0.1:${this.httpPort}`; }
+
+  get httpsUrl() { return `https://127.0.0.1:${this.httpsPort}`; }
 
   // SIGTERM, then the exit status (SIGKILL if it takes more than 5 s).
   async stop() {
@@ -125,6 +162,16 @@ class LineClient {
       const sock = net.connect({ host: '127.0.0.1', port }, () => resolve(new LineClient(sock)));
       sock.once('error', reject);
     }), WAIT_MS, `TCP connect to ${port}`);
+  }
+
+  // The line protocol over TLS, verifying chatd's chain against `ca` and
+  // the name localhost, the way a client of a real deployment would.
+  static connectTls(port, ca) {
+    return withTimeout(new Promise((resolve, reject) => {
+      const sock = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' },
+        () => resolve(new LineClient(sock)));
+      sock.once('error', reject);
+    }), WAIT_MS, `TLS connect to ${port}`);
   }
 
   constructor(sock) {
@@ -171,8 +218,10 @@ class LineClient {
 
 // ---------------------------------------------------------------- pages ---
 
-async function openPage(browser, who, url) {
-  const context = await browser.createBrowserContext();
+// A page in a new browser context, or in `context` if given (cheaper: a
+// new context costs Chromium most of a second).
+async function openPage(browser, who, url, context = null) {
+  context = context || await browser.createBrowserContext();
   const page = await context.newPage();
   page.who = who;
   page.context_ = context;
@@ -180,6 +229,14 @@ async function openPage(browser, who, url) {
   page.errors = [];
   page.on('dialog', (d) => { page.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   page.on('pageerror', (e) => page.errors.push(String(e)));
+  // WebSockets are not puppeteer requests; CDP reports the URLs the page
+  // opens and the handshake statuses.
+  page.wsUrls = [];
+  page.wsStatuses = [];
+  const cdp = await page.createCDPSession();
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketCreated', (e) => page.wsUrls.push(e.url));
+  cdp.on('Network.webSocketHandshakeResponseReceived', (e) => page.wsStatuses.push(e.response.status));
   await page.setViewport({ width: 1000, height: 700 });
   await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
   return page;
@@ -245,13 +302,32 @@ async function say(page, text) {
 
 function joinedLine(name, n) { return `* you joined ${GROUP} as ${name} (${n} online)`; }
 
+// GET over https with node:https, verifying the chain against `ca`, and
+// offering h2 first: chatd must pick http/1.1.
+function httpsGet(url, ca) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'], agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({
+          status: res.statusCode, headers: res.headers, body,
+          alpn: res.socket.alpnProtocol, tlsVersion: res.socket.getProtocol(),
+        }));
+      });
+    req.on('error', reject);
+  }), WAIT_MS, `GET ${url}`);
+}
+
 // ----------------------------------------------------------------- test ---
 
-test('chatd web page: two browsers and a TCP client chat in one group', { timeout: 60000 }, async (t) => {
+test('chatd web page: http and https browsers, TCP and TLS clients chat in one group', { timeout: 60000 }, async (t) => {
   let server = null;
   let server2 = null;
   let browser = null;
   let profile = '';
+  let cert = null;
   const tcp = [];
   const pages = [];
   // Each step needs the state the ones before it left: after a failure the
@@ -267,7 +343,8 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
   });
 
   try {
-    server = await Chatd.start();
+    cert = await makeCert();
+    server = await Chatd.start({ cert });
 
     await step('HTTP: page, health check', async () => {
       const res = await withTimeout(fetch(`${server.url}/`), WAIT_MS, 'GET /');
@@ -280,6 +357,21 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
       assert.equal((await health.text()).trim(), 'ok');
     });
 
+    await step('HTTPS: page, health check, ALPN http/1.1, chain verified', async () => {
+      const page = await httpsGet(`${server.httpsUrl}/`, cert.ca);
+      assert.equal(page.status, 200);
+      assert.equal(page.alpn, 'http/1.1', 'chatd speaks HTTP/1.1 only, and must say so in ALPN');
+      assert.match(page.tlsVersion, /^TLSv1\.[23]$/);
+      assert.match(page.body, /<ul id="log"/);
+      const health = await httpsGet(`${server.httpsUrl}/healthz`, cert.ca);
+      assert.equal(health.status, 200);
+      assert.equal(health.body.trim(), 'ok');
+      // Without the dev CA the chain must not verify, or the checks above
+      // would pass with verification off.
+      await assert.rejects(httpsGet(`${server.httpsUrl}/healthz`, undefined),
+        (e) => /CERT|SIGNED|ISSUER/.test(e.code || ''), 'the dev chain is not trusted without its CA');
+    });
+
     // Chromium puts unix sockets in $TMPDIR, and Bazel's TEST_TMPDIR is too
     // long a path for one (108 bytes at most): use /tmp when it is.
     profile = await fs.mkdtemp(path.join(os.tmpdir().length > 60 ? '/tmp' : os.tmpdir(), 'chatd-chromium-'));
@@ -288,7 +380,8 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
       userDataDir: path.join(profile, 'profile'),
       env: { ...process.env, TMPDIR: profile },
       headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
+      args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check',
+        `--ignore-certificate-errors-spki-list=${cert.caSpkiHash}`],
       timeout: 20000,
     }), 25000, 'launching chromium');
 
@@ -396,6 +489,79 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
       assert.ok(!(await logOf(bob)).some((l) => l.text.includes('/who')), 'bob sees nothing of it');
     });
 
+    await step('https page (wss://) and TLS line client: everyone sees everyone', async () => {
+      const everyone = ['alice', 'bob', 'carol', 'erin', 'frank'];
+      const erin = await openPage(browser, 'erin', `${server.httpsUrl}/?group=${GROUP}&name=erin`);
+      pages.push(erin);
+      await waitLog(erin, joinedLine('erin', 4), 'system');
+      await waitState(erin, 'open');
+      assert.equal(await erin.evaluate(() => location.protocol), 'https:');
+      assert.deepEqual(erin.wsUrls, [`wss://127.0.0.1:${server.httpsPort}/ws`], 'an https page opens wss://');
+      assert.deepEqual(erin.wsStatuses, [101]);
+      assert.deepEqual(alice.wsUrls, [`ws://127.0.0.1:${server.httpPort}/ws`], 'an http page opens ws://');
+      await waitLog(alice, '* erin has joined', 'system');
+      await waitLog(bob, '* erin has joined', 'system');
+      await carol.waitLine('* erin has joined');
+
+      const frank = await LineClient.connectTls(server.tlsPort, cert.ca);
+      tcp.push(frank);
+      assert.equal(frank.sock.authorized, true, 'chatd\'s chain verifies against the dev CA');
+      frank.send(`JOIN ${GROUP} frank`);
+      await frank.waitLine(joinedLine('frank', 5));
+      for (const page of [alice, bob, erin]) await waitLog(page, '* frank has joined', 'system');
+      await carol.waitLine('* frank has joined');
+      for (const page of [alice, bob, erin]) await waitMembers(page, everyone);
+
+      // One line from each kind of member, each seen by the other four.
+      await say(erin, 'hello over wss');
+      await say(alice, 'hello over ws');
+      carol.send('hello over tcp');
+      frank.send('hello over tls');
+      const lines = ['erin: hello over wss', 'alice: hello over ws', 'carol: hello over tcp', 'frank: hello over tls'];
+      for (const page of [alice, bob, erin]) {
+        for (const line of lines) {
+          if (!line.startsWith(`${page.who}: `)) await waitLog(page, line, 'msg');
+        }
+      }
+      for (const [who, client] of [['carol', carol], ['frank', frank]]) {
+        for (const line of lines) {
+          if (!line.startsWith(`${who}: `)) await client.waitLine(line);
+        }
+        assert.ok(!client.lines.some((l) => l.startsWith(`${who}: `)), `no echo to ${who}`);
+      }
+
+      // Plain members coming and going, seen over TLS; then the TLS ones
+      // leave, seen by the plain ones.
+      const gina = await LineClient.connect(server.port);
+      tcp.push(gina);
+      gina.send(`JOIN ${GROUP} gina`);
+      await gina.waitLine(joinedLine('gina', 6));
+      await waitLog(erin, '* gina has joined', 'system');
+      await frank.waitLine('* gina has joined');
+      gina.close();
+      await waitLog(erin, '* gina has left', 'system');
+      await frank.waitLine('* gina has left');
+      const hank = await openPage(browser, 'hank', `${server.url}/?group=${GROUP}&name=hank`, erin.context_);
+      await waitLog(hank, joinedLine('hank', 6), 'system');
+      await waitLog(erin, '* hank has joined', 'system');
+      await frank.waitLine('* hank has joined');
+      await hank.close();
+      await waitLog(erin, '* hank has left', 'system');
+      await frank.waitLine('* hank has left');
+
+      frank.send('/quit');
+      await frank.waitLine('* bye');
+      await frank.waitClosed();
+      for (const page of [alice, bob, erin]) await waitLog(page, '* frank has left', 'system');
+      await carol.waitLine('* frank has left');
+      await erin.context_.close();
+      pages.splice(pages.indexOf(erin), 1);
+      for (const page of [alice, bob]) await waitLog(page, '* erin has left', 'system');
+      await carol.waitLine('* erin has left');
+      for (const page of [alice, bob]) await waitMembers(page, ['alice', 'bob', 'carol']);
+      assert.deepEqual(erin.errors, [], 'erin: no script errors');
+    });
+
     await step('a taken name: ERROR name taken, the form comes back', async () => {
       const dave = await openPage(browser, 'dave', `${server.url}/?group=${GROUP}&name=bob`);
       pages.push(dave);
@@ -468,7 +634,7 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
       await sleep(700);
       assert.equal(await alice.$eval('#msg', (i) => i.disabled), true, 'no typing while disconnected');
 
-      server2 = await Chatd.start({ httpPort: port });
+      server2 = await Chatd.start({ cert, httpPort: port });
       await waitState(alice, 'open', RECONNECT_MS);
       await waitState(bob, 'open', RECONNECT_MS);
       const lines = [joinedLine('alice', 1), joinedLine('alice', 2), joinedLine('bob', 1), joinedLine('bob', 2)];
@@ -518,6 +684,9 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
     for (const page of pages) {
       assert.deepEqual(page.errors, [], `${page.who}: no script errors`);
       assert.deepEqual(page.dialogs, [], `${page.who}: no dialogs`);
+      const port = (server2 || server).httpPort;
+      assert.ok(page.wsUrls.length > 0 && page.wsUrls.every((u) => u === `ws://127.0.0.1:${port}/ws`),
+        `${page.who}: every WebSocket of an http page is ws://: ${JSON.stringify(page.wsUrls)}`);
     }
   } catch (e) {
     const s = server2 || server;
@@ -533,5 +702,6 @@ test('chatd web page: two browsers and a TCP client chat in one group', { timeou
       if (s) await s.stop().catch(() => s.kill());
     }
     if (profile) await fs.rm(profile, { recursive: true, force: true }).catch(() => {});
+    if (cert) await fs.rm(cert.dir, { recursive: true, force: true }).catch(() => {});
   }
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Bazel wrapper for browser_test.mjs: finds chatd in the runfiles and the
-# real tests/web directory (its node_modules is installed there by
-# tools/setup.sh, outside Bazel), then runs the test with Node's runner.
+# Bazel wrapper for browser_test.mjs: finds chatd and tools/dev-cert.sh in
+# the runfiles and the real tests/web directory (its node_modules is
+# installed there by tools/setup.sh, outside Bazel), then runs the test with
+# Node's runner.
 # Needs tags = ["local"] so /usr/bin/chromium and node_modules are reachable.
 set -euo pipefail
 
@@ -23,7 +24,15 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   exit 1
 fi
 
-export CHATD_BINARY="$(readlink -f "$chatd")"
+dev_cert="$runfiles/chatd/tools/dev-cert.sh"
+if [ ! -f "$dev_cert" ]; then
+  echo "browser_test: no tools/dev-cert.sh at $dev_cert" >&2
+  exit 1
+fi
+
+CHATD_BINARY="$(readlink -f "$chatd")"
+DEV_CERT="$(readlink -f "$dev_cert")"
+export CHATD_BINARY DEV_CERT
 # Chromium's profile and chatd's port files go to the test's own tmp dir.
 export TMPDIR="${TEST_TMPDIR:-${TMPDIR:-/tmp}}"
 export HOME="${HOME:-$TMPDIR}"
