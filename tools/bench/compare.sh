@@ -10,16 +10,21 @@
 # (one JSON object per run: loadgen's result plus the server and workload)
 # and <date>.png (chart).
 #
-#   tools/bench/compare.sh                       # everything, ~20-25 min
+#   tools/bench/compare.sh                       # everything, ~25-30 min
 #   tools/bench/compare.sh --servers=chatd,redis --workloads=fanout,idle
 #   tools/bench/compare.sh --servers=chatd,chatd-ws,nats,nats-ws --workloads=fanout,crowd
+#   tools/bench/compare.sh --servers=chatd,chatd-tls,redis,redis-tls --workloads=fanout,idle
 #
 # Options:
-#   --servers=LIST      chatd,chatd-ws,redis,nats,nats-ws,inspircd,ngircd
-#                       (default: all); chatd-ws and nats-ws are chatd and
-#                       nats-server over WebSocket (loadgen --transport=ws),
-#                       run on the workloads in WS_WORKLOADS (fanout, crowd)
-#                       only
+#   --servers=LIST      chatd,chatd-ws,chatd-tls,redis,redis-tls,nats,
+#                       nats-ws,nats-tls,inspircd,ngircd (default: all);
+#                       chatd-ws and nats-ws are chatd and nats-server over
+#                       WebSocket (loadgen --transport=ws), run on the
+#                       workloads in WS_WORKLOADS (fanout, crowd) only;
+#                       chatd-tls, redis-tls and nats-tls are the servers'
+#                       TLS ports (loadgen --tls, certificates from
+#                       tools/dev-cert.sh), run on TLS_WORKLOADS (fanout,
+#                       idle) only
 #   --workloads=LIST    fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle
 #                       (default: all; overload runs chatd with its default
 #                       limits, the others with chatd's limits off)
@@ -37,10 +42,13 @@ set -uo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 
-SERVERS="chatd,chatd-ws,redis,nats,nats-ws,inspircd,ngircd"
+SERVERS="chatd,chatd-ws,chatd-tls,redis,redis-tls,nats,nats-ws,nats-tls,inspircd,ngircd"
 # The workloads the WebSocket servers (chatd-ws, nats-ws) run; they skip
 # the others.
 WS_WORKLOADS="fanout,crowd"
+# The same for the TLS servers (chatd-tls, redis-tls, nats-tls): the cost
+# of encryption per delivery (fanout) and per idle connection (idle).
+TLS_WORKLOADS="fanout,idle"
 WORKLOADS="fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle"
 DURATION=10
 IDLE_CONNECTIONS=19000
@@ -84,7 +92,7 @@ SCRIPT_START=$(date +%s)
 # service; stop any that this run installed, and never rely on them (every
 # server below is started by this script on a port it picked).
 # ---------------------------------------------------------------------------
-PACKAGES=(ngircd inspircd nats-server redis-server gnuplot-nox python3 procps iproute2)
+PACKAGES=(ngircd inspircd nats-server redis-server gnuplot-nox python3 procps iproute2 openssl)
 
 install_packages() {
   local missing=() p
@@ -120,7 +128,7 @@ install_packages() {
 if [ "$INSTALL" = 1 ]; then
   install_packages || { log "package installation failed"; exit 1; }
 fi
-for tool in python3 ss timeout gnuplot; do
+for tool in python3 ss timeout gnuplot openssl; do
   command -v "$tool" >/dev/null || { log "missing $tool (run without --no-install)"; exit 1; }
 done
 
@@ -198,6 +206,15 @@ LOADGEN="$WORK/bin/loadgen"
 CHATD_HTTP=0
 CHATD_HELP=$("$CHATD" --helpfull 2>&1)
 [[ "$CHATD_HELP" == *-http_port* ]] && CHATD_HTTP=1
+# Whether it has the TLS listeners (--tls_cert, --tls_port); only chatd-tls
+# runs get them, so the chatd rows stay what they were.
+CHATD_TLS=0
+[[ "$CHATD_HELP" == *-tls_port* ]] && CHATD_TLS=1
+
+# The TLS runs' certificates: a development CA and a server certificate for
+# 127.0.0.1, made the way users make them; loadgen trusts the CA.
+CERT_DIR="$WORK/cert"
+bash "$REPO/tools/dev-cert.sh" "$CERT_DIR" 2>/dev/null || { log "tools/dev-cert.sh failed"; exit 1; }
 
 FD_HARD=$(ulimit -Hn)
 [ "$FD_HARD" = unlimited ] && FD_HARD=1048576
@@ -231,7 +248,7 @@ EOF
 write_config() {
   local name=$1 port=$2 dir=$3
   case "$name" in
-    chatd | chatd-ws)
+    chatd | chatd-ws | chatd-tls)
       local http=""
       [ "$CHATD_HTTP" = 1 ] && http=" --http_port=0 --http_port_file=<tmp>/http_port"
       cat >"$CONF_DIR/chatd.conf" <<EOF
@@ -247,13 +264,20 @@ chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http
 # chatd-ws: the same server and command line; loadgen connects to the HTTP
 # port with --transport=ws (GET /ws, subprotocol chatd.line, one TEXT
 # message per line).
+# chatd-tls: the same, plus the TLS line-protocol listener that loadgen
+# --tls --tls_ca=<tmp>/cert/ca.pem connects to (certificates from
+# tools/dev-cert.sh; the HTTPS listener is off):
+#   --tls_cert=<tmp>/cert/server.pem --tls_key=<tmp>/cert/server.key \\
+#   --tls_port=0 --tls_port_file=<tmp>/tls_port --https_port=-1
 EOF
       ;;
-    redis)
-      cat >"$CONF_DIR/redis.conf" <<EOF
+    redis | redis-tls)
+      local plain_port=$port
+      [ "$name" = redis-tls ] && plain_port=0
+      cat >"$CONF_DIR/$name.conf" <<EOF
 # redis-server <this file>; open-file soft limit raised to $FD_HARD
 bind 127.0.0.1
-port $port
+port $plain_port
 # loadgen binds 127.0.0.2..17 (--source_ips): protected mode would refuse them
 protected-mode no
 daemonize no
@@ -270,9 +294,20 @@ timeout 0
 logfile ""
 dir $dir
 EOF
+      if [ "$name" = redis-tls ]; then
+        cat >>"$CONF_DIR/$name.conf" <<EOF
+# redis-tls: TLS only (port 0 above), certificates from tools/dev-cert.sh,
+# no client certificates; TLS settings otherwise Redis's defaults
+tls-port $port
+tls-cert-file $CERT_DIR/server.pem
+tls-key-file $CERT_DIR/server.key
+tls-ca-cert-file $CERT_DIR/ca.pem
+tls-auth-clients no
+EOF
+      fi
       ;;
-    nats)
-      cat >"$CONF_DIR/nats.conf" <<EOF
+    nats | nats-tls)
+      cat >"$CONF_DIR/$name.conf" <<EOF
 # nats-server -c <this file>; open-file soft limit raised to $FD_HARD
 listen: 127.0.0.1:$port
 max_connections: 100000
@@ -281,6 +316,20 @@ max_pending: 1073741824
 write_deadline: "60s"
 # max_payload, max_control_line, ping_interval: defaults
 EOF
+      if [ "$name" = nats-tls ]; then
+        cat >>"$CONF_DIR/$name.conf" <<EOF
+# nats-tls: TLS required on the client port (INFO in plaintext, then the
+# handshake: no handshake_first in 2.9), certificates from
+# tools/dev-cert.sh. The handshake timeout is raised from 0.5 s: with
+# loadgen's 512 connects in flight on two cores, handshakes queue for
+# longer than that and nats-server drops them.
+tls {
+  cert_file: "$CERT_DIR/server.pem"
+  key_file: "$CERT_DIR/server.key"
+  timeout: 10
+}
+EOF
+      fi
       ;;
     nats-ws)
       cat >"$CONF_DIR/nats-ws.conf" <<EOF
@@ -368,16 +417,23 @@ EOF
 # loadgen --protocol for each server, and the connect pacing it needs.
 protocol_of() {
   case "$1" in
-    chatd | chatd-ws) echo chatd ;;
-    redis) echo redis ;;
-    nats | nats-ws) echo nats ;;
+    chatd | chatd-ws | chatd-tls) echo chatd ;;
+    redis | redis-tls) echo redis ;;
+    nats | nats-ws | nats-tls) echo nats ;;
     inspircd | ngircd) echo irc ;;
   esac
 }
 is_ws() { case "$1" in chatd-ws | nats-ws) return 0 ;; *) return 1 ;; esac; }
-# loadgen's --transport for each server.
+is_tls() { case "$1" in chatd-tls | redis-tls | nats-tls) return 0 ;; *) return 1 ;; esac; }
+# loadgen's --transport (and TLS) for each server.
 transport_args_of() {
-  if is_ws "$1"; then echo "--transport=ws"; else echo ""; fi
+  if is_ws "$1"; then
+    echo "--transport=ws"
+  elif is_tls "$1"; then
+    echo "--tls --tls_ca=$CERT_DIR/ca.pem"
+  else
+    echo ""
+  fi
 }
 connect_args_of() {
   case "$1" in
@@ -403,7 +459,7 @@ start_server() {
   # port: where loadgen connects; port2: nats-ws's unused client port.
   local port="" port2=""
   case "$name" in
-    chatd | chatd-ws) ;;
+    chatd | chatd-ws | chatd-tls) ;;
     nats-ws)
       port=$(pick_port) || { START_ERROR="no free port"; return 1; }
       port2=$(pick_port) || { START_ERROR="no free port"; return 1; }
@@ -414,26 +470,33 @@ start_server() {
   # The file into which chatd writes the port loadgen connects to.
   local port_file="$dir/port"
   [ "$name" = chatd-ws ] && port_file="$dir/http_port"
+  [ "$name" = chatd-tls ] && port_file="$dir/tls_port"
   case "$name" in
-    chatd | chatd-ws)
+    chatd | chatd-ws | chatd-tls)
       if [ "$name" = chatd-ws ] && [ "$CHATD_HTTP" != 1 ]; then
         START_ERROR="this chatd has no --http_port (no WebSocket listener)"
         return 1
       fi
-      rm -f "$dir/port" "$dir/http_port"
+      if [ "$name" = chatd-tls ] && [ "$CHATD_TLS" != 1 ]; then
+        START_ERROR="this chatd has no --tls_port (no TLS listener)"
+        return 1
+      fi
+      rm -f "$dir/port" "$dir/http_port" "$dir/tls_port"
       # overload is the one workload with chatd's default limits on.
       local limits="--max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000"
       [ "$workload" = overload ] && limits=""
       local http=""
       [ "$CHATD_HTTP" = 1 ] && http="--http_port=0 --http_port_file=$dir/http_port"
+      local tls=""
+      [ "$name" = chatd-tls ] && tls="--tls_cert=$CERT_DIR/server.pem --tls_key=$CERT_DIR/server.key --tls_port=0 --tls_port_file=$dir/tls_port --https_port=-1"
       # shellcheck disable=SC2086
       (ulimit -n "$FD_HARD" && exec "$CHATD" --threads=2 $limits \
-        --bind=127.0.0.1 --port=0 --port_file="$dir/port" $http) >"$server_log" 2>&1 &
+        --bind=127.0.0.1 --port=0 --port_file="$dir/port" $http $tls) >"$server_log" 2>&1 &
       ;;
-    redis)
-      (ulimit -n "$FD_HARD" && exec redis-server "$CONF_DIR/redis.conf") >"$server_log" 2>&1 &
+    redis | redis-tls)
+      (ulimit -n "$FD_HARD" && exec redis-server "$CONF_DIR/$name.conf") >"$server_log" 2>&1 &
       ;;
-    nats | nats-ws)
+    nats | nats-ws | nats-tls)
       (ulimit -n "$FD_HARD" && exec nats-server -c "$CONF_DIR/$name.conf") >"$server_log" 2>&1 &
       ;;
     inspircd)
@@ -696,6 +759,9 @@ INFO="$WORK/info.tsv"
   printf 'version_nats\t%s\n' "$(nats-server --version 2>/dev/null | head -1)"
   printf 'chatd_http\t%s\n' "$CHATD_HTTP"
   printf 'ws_workloads\t%s\n' "$WS_WORKLOADS"
+  printf 'chatd_tls\t%s\n' "$CHATD_TLS"
+  printf 'tls_workloads\t%s\n' "$TLS_WORKLOADS"
+  printf 'version_openssl\t%s\n' "$(openssl version 2>/dev/null | head -1)"
   printf 'version_inspircd\t%s\n' "$(inspircd --version 2>/dev/null | head -1)"
   printf 'version_ngircd\t%s\n' "$(ngircd --version 2>/dev/null | head -1)"
   printf 'duration\t%s\n' "$DURATION"
@@ -708,7 +774,10 @@ INFO="$WORK/info.tsv"
 IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 for s in "${SERVER_LIST[@]}"; do
-  case "$s" in chatd | chatd-ws | redis | nats | nats-ws | inspircd | ngircd) ;; *) log "unknown server $s"; exit 2 ;; esac
+  case "$s" in
+    chatd | chatd-ws | chatd-tls | redis | redis-tls | nats | nats-ws | nats-tls | inspircd | ngircd) ;;
+    *) log "unknown server $s"; exit 2 ;;
+  esac
 done
 for w in "${WORKLOAD_LIST[@]}"; do
   case "$w" in fanout | crowd | crowd1k | overload | bigroom | bigroom20 | idle) ;; *) log "unknown workload $w"; exit 2 ;; esac
@@ -721,6 +790,10 @@ for s in "${SERVER_LIST[@]}"; do
   for w in "${WORKLOAD_LIST[@]}"; do
     # The WebSocket servers run WS_WORKLOADS only.
     if is_ws "$s" && [[ ",$WS_WORKLOADS," != *",$w,"* ]]; then
+      continue
+    fi
+    # And the TLS servers TLS_WORKLOADS.
+    if is_tls "$s" && [[ ",$TLS_WORKLOADS," != *",$w,"* ]]; then
       continue
     fi
     run_one "$s" "$w"

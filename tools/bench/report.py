@@ -67,6 +67,17 @@ PEER_NOTES = """\
   `websocket` listener (`no_tls: true`, no compression), carrying the NATS
   protocol byte stream in BINARY frames. Only the workloads listed under
   WebSocket run over it.
+- `chatd-tls`, `redis-tls` and `nats-tls` are the same servers on a TLS
+  port (loadgen `--tls`, trusting the CA of `tools/dev-cert.sh`, whose
+  P-256 ECDSA server certificate they all use; TLS 1.3 is negotiated).
+  chatd-tls is chatd with `--tls_cert`/`--tls_key` and its line-protocol
+  TLS listener (`--tls_port`); redis-tls is redis.conf's settings with
+  `port 0` and `tls-port` (no client certificates); nats-tls is
+  nats.conf's settings plus a `tls` block, where the client reads the
+  plaintext INFO first and then starts the handshake (nats-server 2.9 has
+  no `handshake_first`), with the handshake timeout raised from 0.5 s to
+  10 s so that connects queued on two cores are not dropped. Only the
+  workloads listed under TLS run over it.
 """
 
 # The WebSocket rows and the goals they are held to (issue 8): chatd-ws
@@ -76,11 +87,18 @@ WS_SERVERS = {"chatd-ws": "chatd", "nats-ws": "nats"}
 WS_WORKLOADS = ["fanout", "crowd"]
 WS_GOALS = {"fanout": (2.0, 0.8)}
 
+# The TLS rows, each next to the same server without TLS.
+TLS_SERVERS = {"chatd-tls": "chatd", "redis-tls": "redis",
+               "nats-tls": "nats"}
+TLS_WORKLOADS = ["fanout", "idle"]
+
 CONFIG_FILES = [
     ("chatd", "chatd.conf"),
     ("redis", "redis.conf"),
     ("nats", "nats.conf"),
     ("nats-ws", "nats-ws.conf"),
+    ("redis-tls", "redis-tls.conf"),
+    ("nats-tls", "nats-tls.conf"),
     ("inspircd", "inspircd.conf"),
     ("ngircd", "ngircd.conf"),
 ]
@@ -296,6 +314,46 @@ def websocket_table(runs):
     return "\n".join(rows)
 
 
+def tls_table(runs):
+    """Each TLS server against itself without TLS: per delivery, per idle
+    connection."""
+    rows = [
+        "| server | fanout: deliveries per CPU-s, TLS | without TLS | "
+        "TLS / without | idle: RSS per connection, TLS | without TLS | "
+        "TLS - without |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for tls, plain in TLS_SERVERS.items():
+        runs_of = {(s, w): find(runs, s, w)
+                   for s in (tls, plain) for w in TLS_WORKLOADS}
+        if not any(runs_of[(tls, w)] for w in TLS_WORKLOADS):
+            continue
+        fan = {s: per_cpu(runs_of[(s, "fanout")]) for s in (tls, plain)}
+
+        def cell(s):
+            v, ok = fan[s]
+            if v is None:
+                return "–"
+            return fmt_int(v) + ("" if ok else " (FAIL)")
+
+        idle = {}
+        for s in (tls, plain):
+            run = runs_of[(s, "idle")]
+            fig = idle_figures(run) if run else None
+            idle[s] = fig[3] / 1024.0 if fig else None
+
+        def kib(v):
+            return "–" if v is None else f"{v:.2f} KiB"
+
+        diff = ("–" if idle[tls] is None or idle[plain] is None
+                else f"{idle[tls] - idle[plain]:+.2f} KiB")
+        rows.append(
+            f"| {tls} | {cell(tls)} | {cell(plain)} | "
+            f"{ratio_cell(fan[tls], fan[plain], None)} | "
+            f"{kib(idle[tls])} | {kib(idle[plain])} | {diff} |")
+    return "\n".join(rows)
+
+
 def idle_table(runs, servers):
     rows = [
         "| server | idle connections joined | RSS before MiB | RSS with them "
@@ -331,7 +389,10 @@ def failed_runs(runs):
 # Okabe-Ito colours: they stay apart for the common colour-vision
 # deficiencies, and each server keeps its colour in every panel.
 SERVER_COLORS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
-                 "#d55e00", "#f0e442", "#000000"]
+                 "#d55e00", "#f0e442", "#000000",
+                 # Beyond Okabe-Ito's eight (with the TLS rows there are
+                 # ten servers): Tol's wine, teal and grey.
+                 "#882255", "#44aa99", "#999999"]
 # Beyond this max/min ratio a linear axis squashes the small bars flat.
 LOG_RATIO = 10.0
 # Share of a group's slot taken by its bars; the rest separates groups.
@@ -553,6 +614,12 @@ def main():
             out.append(f"- {key}: {base} over WebSocket, same binary "
                        f"({info.get('version_' + base)}); see the peer "
                        "notes")
+    for key, base in TLS_SERVERS.items():
+        if key in servers:
+            out.append(f"- {key}: {base} on a TLS port, same binary "
+                       f"({info.get('version_' + base)}); "
+                       f"`openssl version`: {info.get('version_openssl')}; "
+                       "see the peer notes")
     out.append("")
     out.append("Each run starts a fresh server process (so peak RSS and the "
                "idle baseline are per workload).\n")
@@ -585,6 +652,18 @@ def main():
                    "over TCP; `crowd`'s ratios are shown without a goal. A "
                    "figure marked FAIL comes from a run that lost, "
                    "reordered or dropped something (see its row).\n")
+    if any(r["server"] in TLS_SERVERS for r in runs):
+        out.append("### TLS\n")
+        out.append(tls_table(runs))
+        out.append("\nFrom the rows above: each server on its TLS port "
+                   "next to the same server without TLS in the same script "
+                   "run. *deliveries per CPU-s* is `fanout`'s (higher is "
+                   "better); RSS per connection is `idle`'s (peak RSS with "
+                   "the connections joined minus the fresh server's, per "
+                   "connection), so *TLS - without* is what a TLS session "
+                   "costs the server per idle connection. A figure marked "
+                   "FAIL comes from a run that lost, reordered or dropped "
+                   "something (see its row).\n")
     if any(r["workload"] == "overload" for r in runs):
         out.append("### Overload\n")
         out.append(overload_table(runs, servers))

@@ -34,8 +34,26 @@ std::unique_ptr<ProtocolSession> NewSession(const LoadConfig& config,
   CHECK(options.has_value());
   options->host_port = absl::StrCat(config.host, ":", config.port);
   options->path = config.ws_path;
+  if (config.tls) options->origin_scheme = "https";
   return std::make_unique<WebSocketSession>(std::move(session),
                                             *std::move(options));
+}
+
+// The TLS layer of a connection on `fd`, when the run has --tls.
+absl::StatusOr<std::unique_ptr<TlsLink>> NewTlsLink(const RunShared& shared,
+                                                    int fd) {
+  const LoadConfig& config = shared.config;
+  TlsLink::Options options;
+  options.server_name =
+      config.tls_server_name.empty() ? config.host : config.tls_server_name;
+  // nats-server (without handshake_first) sends INFO in plaintext and
+  // starts TLS after it; its WebSocket listener is TLS from the first byte.
+  if (config.protocol == ProtocolKind::kNats &&
+      config.transport == TransportKind::kTcp) {
+    options.greeting_line = true;
+    options.greeting_must_contain = "\"tls_required\":true";
+  }
+  return TlsLink::Create(shared.tls_context, fd, options);
 }
 
 }  // namespace
@@ -83,7 +101,10 @@ void Connection::OnEvents(uint32_t events) {
     OnConnected();
     return;
   }
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+  // A TLS read may wait for the socket to be writable (a handshake or key
+  // update message to send first).
+  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+      (tls_ != nullptr && (events & EPOLLOUT) && tls_->read_wants_write())) {
     ReadAll();
     if (state_ == State::kClosed) return;
   }
@@ -93,10 +114,25 @@ void Connection::OnEvents(uint32_t events) {
 void Connection::OnConnected() {
   state_ = State::kJoining;
   ctx_->counters.connected.Add(1);
+  if (ctx_->shared->tls_context != nullptr) {
+    absl::StatusOr<std::unique_ptr<TlsLink>> link =
+        NewTlsLink(*ctx_->shared, fd_);
+    if (!link.ok()) {
+      Close(link.status().ToString());
+      return;
+    }
+    tls_ = *std::move(link);
+  }
+  // Under TLS what Start() sends waits in tls_ until the handshake (which
+  // the first Flush or, after a plaintext greeting, Read begins) is done.
   session_->Start(this);
 }
 
 void Connection::ReadAll() {
+  if (tls_ != nullptr) {
+    ReadTls();
+    return;
+  }
   char* const buffer = ctx_->read_buffer.get();
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     // One recv per delivery in the big workloads: recv skips read's VFS
@@ -125,13 +161,43 @@ void Connection::ReadAll() {
   }
 }
 
+void Connection::ReadTls() {
+  char* const buffer = ctx_->read_buffer.get();
+  size_t n = 0;
+  const TlsLink::Io io =
+      tls_->Read(buffer, ThreadContext::kReadBufferBytes, &n);
+  if (n > 0) {
+    ctx_->now_ns = MonotonicNowNs();
+    if (!session_->Feed(absl::string_view(buffer, n), this)) {
+      const absl::string_view reason = session_->FailureReason();
+      Close(reason.empty() ? "protocol violation" : reason);
+      return;
+    }
+  }
+  if (io == TlsLink::Io::kClosed) {
+    Close("server closed the connection");
+    return;
+  }
+  if (io == TlsLink::Io::kError) {
+    Close(std::string(tls_->error()));
+    return;
+  }
+  // Output held back by the handshake can go now.
+  if (tls_->write_wants_read()) MarkDirty();
+  SetWantWrite(tls_->wants_write());
+}
+
 void Connection::QueueMessage(int64_t t_ns) {
   ctx_->text.clear();
   AppendStampedText(MessageStamp{id_, sent_, t_ns},
                     ctx_->shared->config.payload_bytes, &ctx_->text);
   ctx_->frame.clear();
   session_->FrameMessage(ctx_->text, &ctx_->frame);
-  out_.Push(Payload::Copy(ctx_->frame));
+  if (tls_ != nullptr) {
+    tls_->Queue(ctx_->frame);
+  } else {
+    out_.Push(Payload::Copy(ctx_->frame));
+  }
   ++sent_;
   ctx_->counters.sent.Add(1);
   MarkDirty();
@@ -140,12 +206,33 @@ void Connection::QueueMessage(int64_t t_ns) {
 void Connection::Flush() {
   dirty_ = false;
   if (state_ == State::kClosed || state_ == State::kConnecting) return;
+  if (tls_ != nullptr) {
+    FlushTls();
+    return;
+  }
   const absl::Status status = out_.WriteTo(fd_);
   if (!status.ok()) {
     Close(status.ToString());
     return;
   }
-  const bool want_write = !out_.empty();
+  SetWantWrite(!out_.empty());
+}
+
+void Connection::FlushTls() {
+  switch (tls_->Flush()) {
+    case TlsLink::Io::kOk:
+      break;
+    case TlsLink::Io::kClosed:
+      Close("server closed the connection");
+      return;
+    case TlsLink::Io::kError:
+      Close(std::string(tls_->error()));
+      return;
+  }
+  SetWantWrite(tls_->wants_write());
+}
+
+void Connection::SetWantWrite(bool want_write) {
   if (want_write == want_write_) return;
   want_write_ = want_write;
   ctx_->loop.Modify(fd_, want_write ? EPOLLIN | EPOLLOUT : EPOLLIN, this);
@@ -173,6 +260,10 @@ void Connection::Close(absl::string_view reason) {
     Warn(absl::StrCat("failed to join: ", reason));
   }
   state_ = State::kClosed;
+  if (tls_ != nullptr) {
+    tls_->Shutdown();
+    tls_.reset();
+  }
   if (fd_ >= 0) {
     ctx_->loop.Remove(fd_);
     close(fd_);
@@ -257,7 +348,11 @@ void Connection::OnServerError(absl::string_view line) {
 }
 
 void Connection::Send(absl::string_view bytes) {
-  out_.Push(Payload::Copy(bytes));
+  if (tls_ != nullptr) {
+    tls_->Queue(bytes);
+  } else {
+    out_.Push(Payload::Copy(bytes));
+  }
   MarkDirty();
 }
 

@@ -1,8 +1,10 @@
 // Connection is one simulated client: a non-blocking socket, its protocol
 // session, its queued output, and, as a receiver, the ledger of what it got
 // from each sender of its group. As a sender it stamps and queues messages
-// when its ReactorThread says so. Owned by that thread's ReactorThread and
-// used only on it (the controller reads the ledger after the thread ends).
+// when its ReactorThread says so. With --tls its bytes go through a TlsLink
+// (tls_link.h) instead of straight to the socket. Owned by that thread's
+// ReactorThread and used only on it (the controller reads the ledger after
+// the thread ends).
 #ifndef CHATD_TOOLS_LOADGEN_CONNECTION_H_
 #define CHATD_TOOLS_LOADGEN_CONNECTION_H_
 
@@ -19,6 +21,7 @@
 #include "tools/loadgen/delivery_ledger.h"
 #include "tools/loadgen/protocol.h"
 #include "tools/loadgen/thread_context.h"
+#include "tools/loadgen/tls_link.h"
 
 namespace chatd::loadgen {
 
@@ -48,7 +51,9 @@ class Connection final : public EventLoop::Handler, private SessionEvents {
   uint32_t id() const { return id_; }
   State state() const { return state_; }
   int64_t deadline_ns() const { return deadline_ns_; }
-  size_t queued_bytes() const { return out_.pending_bytes(); }
+  size_t queued_bytes() const {
+    return tls_ != nullptr ? tls_->pending_bytes() : out_.pending_bytes();
+  }
   // Messages this connection sent (its next sequence number).
   uint32_t sent() const { return sent_; }
   const DeliveryLedger& ledger() const { return ledger_; }
@@ -63,6 +68,11 @@ class Connection final : public EventLoop::Handler, private SessionEvents {
 
   void OnConnected();
   void ReadAll();
+  // ReadAll and Flush under TLS.
+  void ReadTls();
+  void FlushTls();
+  // Watches for EPOLLOUT or stops; a sender held back may go on once not.
+  void SetWantWrite(bool want_write);
   void MarkDirty();
   void Acknowledge(uint32_t sender, uint32_t seq);
   // Logs a problem on this connection, at most a few per thread.
@@ -72,7 +82,8 @@ class Connection final : public EventLoop::Handler, private SessionEvents {
   ThreadContext* const ctx_;
   std::unique_ptr<ProtocolSession> session_;
   DeliveryLedger ledger_;
-  OutputQueue out_;
+  OutputQueue out_;               // Unused with TLS: tls_ queues the plaintext.
+  std::unique_ptr<TlsLink> tls_;  // Null without --tls.
   int fd_ = -1;
   State state_ = State::kIdle;
   int64_t deadline_ns_ = 0;

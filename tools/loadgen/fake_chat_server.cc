@@ -17,7 +17,7 @@ namespace {
 
 // Blocking-style write on a non-blocking socket: the tests move a few
 // kilobytes, which always fit the socket buffers, so this never spins long.
-void WriteAll(int fd, const std::string& bytes) {
+void WritePlain(int fd, const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n =
@@ -35,7 +35,9 @@ void WriteAll(int fd, const std::string& bytes) {
 
 }  // namespace
 
-FakeChatServer::FakeChatServer(Fault fault) : fault_(fault) {
+FakeChatServer::FakeChatServer(Fault fault,
+                               std::shared_ptr<const TlsContext> tls)
+    : fault_(fault), tls_(std::move(tls)) {
   absl::StatusOr<int> fd = ListenTcp("127.0.0.1", 0, 128);
   CHECK(fd.ok()) << fd.status();
   listen_fd_ = *fd;
@@ -66,6 +68,12 @@ void FakeChatServer::Run() {
       if (fd >= 0) {
         Client client;
         client.fd = fd;
+        if (tls_ != nullptr) {
+          absl::StatusOr<std::unique_ptr<TlsStream>> stream =
+              TlsStream::Create(tls_, fd, TlsStream::Role::kServer);
+          CHECK(stream.ok()) << stream.status();
+          client.tls = *std::move(stream);
+        }
         clients_.push_back(std::move(client));
       }
     }
@@ -73,15 +81,12 @@ void FakeChatServer::Run() {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       const size_t index = i - 1;
       if (clients_[index].fd < 0) continue;
-      char buffer[4096];
-      const ssize_t n = read(clients_[index].fd, buffer, sizeof(buffer));
-      if (n <= 0) {
-        if (n < 0 && errno == EAGAIN) continue;
+      if (!ReadFrom(clients_[index])) {
+        clients_[index].tls.reset();
         close(clients_[index].fd);
         clients_[index].fd = -1;
         continue;
       }
-      clients_[index].in.append(buffer, static_cast<size_t>(n));
       size_t newline;
       while ((newline = clients_[index].in.find('\n')) != std::string::npos) {
         const std::string line = clients_[index].in.substr(0, newline);
@@ -92,12 +97,67 @@ void FakeChatServer::Run() {
   }
 }
 
+bool FakeChatServer::ReadFrom(Client& client) {
+  char buffer[TlsStream::kMaxRecord];
+  if (client.tls == nullptr) {
+    const ssize_t n = read(client.fd, buffer, sizeof(buffer));
+    if (n > 0) client.in.append(buffer, static_cast<size_t>(n));
+    return n > 0 || (n < 0 && errno == EAGAIN);
+  }
+  // Until it would block: a record left inside OpenSSL is not seen by poll.
+  while (true) {
+    size_t n = 0;
+    switch (client.tls->Read(buffer, sizeof(buffer), &n)) {
+      case TlsStream::Result::kDone:
+        client.in.append(buffer, n);
+        continue;
+      case TlsStream::Result::kWantRead:
+      case TlsStream::Result::kWantWrite:
+        return true;
+      case TlsStream::Result::kClosed:
+      case TlsStream::Result::kError:
+        return false;
+    }
+  }
+}
+
+void FakeChatServer::WriteAll(Client& client, const std::string& bytes) {
+  if (client.fd < 0) return;
+  if (client.tls == nullptr) {
+    WritePlain(client.fd, bytes);
+    return;
+  }
+  // As WritePlain: waits for the socket rather than queueing.
+  size_t done = 0;
+  while (done < bytes.size() || client.tls->write_blocked()) {
+    TlsStream::Result result;
+    if (client.tls->write_blocked()) {
+      result = client.tls->ResumeWrite();
+    } else {
+      size_t taken = 0;
+      result = client.tls->Write(
+          absl::string_view(bytes).substr(done, TlsStream::kMaxRecord), &taken);
+      done += taken;
+    }
+    if (result == TlsStream::Result::kDone) continue;
+    if (result != TlsStream::Result::kWantRead &&
+        result != TlsStream::Result::kWantWrite) {
+      return;  // The peer is gone.
+    }
+    pollfd p{client.fd,
+             static_cast<short>(
+                 result == TlsStream::Result::kWantRead ? POLLIN : POLLOUT),
+             0};
+    poll(&p, 1, 100);
+  }
+}
+
 void FakeChatServer::OnLine(size_t from, const std::string& line) {
   Client& client = clients_[from];
   if (client.name.empty()) {
     const std::vector<std::string> words = absl::StrSplit(line, ' ');
     if (words.size() != 3 || words[0] != "JOIN") {
-      WriteAll(client.fd, "ERROR expected JOIN <group> <name>\n");
+      WriteAll(client, "ERROR expected JOIN <group> <name>\n");
       return;
     }
     client.group = words[1];
@@ -107,11 +167,11 @@ void FakeChatServer::OnLine(size_t from, const std::string& line) {
       if (other.fd < 0 || other.group != client.group) continue;
       ++online;
       if (&other != &client) {
-        WriteAll(other.fd, absl::StrCat("* ", client.name, " has joined\n"));
+        WriteAll(other, absl::StrCat("* ", client.name, " has joined\n"));
       }
     }
-    WriteAll(client.fd, absl::StrCat("* you joined ", client.group, " as ",
-                                     client.name, " (", online, " online)\n"));
+    WriteAll(client, absl::StrCat("* you joined ", client.group, " as ",
+                                  client.name, " (", online, " online)\n"));
     return;
   }
   if (line.empty()) return;
@@ -138,16 +198,16 @@ void FakeChatServer::DeliverTo(Client& to, const Client& from,
       case Fault::kDrop:
         return;
       case Fault::kDuplicate:
-        WriteAll(to.fd, out);
+        WriteAll(to, out);
         break;
       case Fault::kReorder:
         to.held = out;
         return;
     }
   }
-  WriteAll(to.fd, out);
+  WriteAll(to, out);
   if (faulty_pair && !to.held.empty()) {
-    WriteAll(to.fd, to.held);
+    WriteAll(to, to.held);
     to.held.clear();
   }
 }

@@ -3,16 +3,21 @@
 // welcome with its online count, join announcements, relaying lines to the
 // other members) and can break delivery on purpose, once, so the tests can
 // check that loadgen notices: drop, duplicate or reorder one message from
-// member "c0" to member "c1". Test-only; owns its listening socket and
+// member "c0" to member "c1". With a TLS context it speaks TLS on every
+// connection (loadgen --tls). Test-only; owns its listening socket and
 // thread.
 #ifndef CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_
 #define CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "net/tls_context.h"
+#include "net/tls_stream.h"
 
 namespace chatd::loadgen {
 
@@ -27,7 +32,8 @@ class FakeChatServer {
   // Which of c0's messages (0-based) the fault hits.
   static constexpr int kFaultyIndex = 5;
 
-  explicit FakeChatServer(Fault fault);
+  explicit FakeChatServer(Fault fault,
+                          std::shared_ptr<const TlsContext> tls = nullptr);
   ~FakeChatServer();  // Stops the thread and closes everything.
   FakeChatServer(const FakeChatServer&) = delete;
   FakeChatServer& operator=(const FakeChatServer&) = delete;
@@ -37,20 +43,25 @@ class FakeChatServer {
  private:
   struct Client {
     int fd = -1;
-    std::string in;    // Bytes not yet split into lines.
-    std::string name;  // Empty until joined.
+    std::unique_ptr<TlsStream> tls;  // With a TLS context.
+    std::string in;                  // Bytes not yet split into lines.
+    std::string name;                // Empty until joined.
     std::string group;
     int messages_sent = 0;
     std::string held;  // A line held back to reorder.
   };
 
   void Run();
+  // Appends what `client` sent to its `in`; false once it is gone.
+  bool ReadFrom(Client& client);
+  void WriteAll(Client& client, const std::string& bytes);
   void OnLine(size_t from, const std::string& line);
   void Relay(size_t from, const std::string& line);
   void DeliverTo(Client& to, const Client& from, const std::string& line,
                  int index);
 
   const Fault fault_;
+  const std::shared_ptr<const TlsContext> tls_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::vector<Client> clients_;

@@ -20,6 +20,11 @@ struct LoadConfig {
   // <ws_path> (chatd and NATS only; see websocket_session.h).
   TransportKind transport = TransportKind::kTcp;
   std::string ws_path = "/ws";
+  // TLS under the protocol (and under the WebSocket: wss://). An empty
+  // tls_ca trusts the system's CAs; an empty tls_server_name means `host`.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_server_name;
   WorkloadShape shape;
 
   // Total messages per second over all senders; 0 = closed loop with at

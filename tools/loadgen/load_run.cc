@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/tls_context.h"
 #include "tools/loadgen/client_socket.h"
 #include "tools/loadgen/clock.h"
 #include "tools/loadgen/latency_histogram.h"
@@ -30,11 +31,13 @@ double Seconds(int64_t ns) { return static_cast<double>(ns) / kNsPerSec; }
 
 class Controller {
  public:
-  Controller(const LoadConfig& config, const sockaddr_in& server)
+  Controller(const LoadConfig& config, const sockaddr_in& server,
+             std::shared_ptr<const TlsContext> tls_context)
       : config_(config),
         shared_(config),
         stats_(config.server_pid),
         progress_(config.shape.connections, MonotonicNowNs()) {
+    shared_.tls_context = std::move(tls_context);
     for (int i = 0; i < config.threads; ++i) {
       threads_.push_back(std::make_unique<ReactorThread>(i, &shared_, server));
       shared_.wakers.push_back(threads_.back()->waker());
@@ -296,6 +299,7 @@ RunReport Controller::Run() {
   RunReport& r = report_;
   r.protocol = std::string(ProtocolName(config_.protocol));
   r.transport = config_.transport == TransportKind::kWebSocket ? "ws" : "tcp";
+  r.tls = config_.tls;
   r.connections = config_.shape.connections;
   r.groups = config_.shape.groups;
   r.rate = config_.rate;
@@ -328,7 +332,19 @@ RunReport Controller::Run() {
 absl::StatusOr<RunReport> RunLoad(const LoadConfig& config) {
   absl::StatusOr<sockaddr_in> server = ResolveIpv4(config.host, config.port);
   if (!server.ok()) return server.status();
-  Controller controller(config, *server);
+  std::shared_ptr<const TlsContext> tls_context;
+  if (config.tls) {
+    TlsContext::ClientOptions options;
+    options.ca_file = config.tls_ca;
+    // chatd's HTTPS port picks http/1.1 for the upgrade when offered.
+    if (config.transport == TransportKind::kWebSocket)
+      options.alpn = "http/1.1";
+    absl::StatusOr<std::shared_ptr<const TlsContext>> loaded =
+        TlsContext::LoadClient(options);
+    if (!loaded.ok()) return loaded.status();
+    tls_context = *std::move(loaded);
+  }
+  Controller controller(config, *server, std::move(tls_context));
   return controller.Run();
 }
 

@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "net/tls_context.h"
 #include "tools/loadgen/fake_chat_server.h"
 
 DEFINE_string(loadgen_path, "tools/loadgen",
@@ -153,6 +156,58 @@ TEST(LoadgenEndToEndTest, ReorderedMessageIsCounted) {
   EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
   EXPECT_EQ(JsonInt(outcome.json, "duplicated"), 0);
   EXPECT_EQ(JsonInt(outcome.json, "reordered"), 1);
+}
+
+// A TLS context for FakeChatServer from tools/dev-cert.sh's certificate
+// (for localhost and 127.0.0.1); `*ca` is the file that trusts it.
+std::shared_ptr<const TlsContext> DevCertContext(std::string* ca) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/loadgen_e2e_cert");
+  const std::string command =
+      absl::StrCat("bash tools/dev-cert.sh ", dir, " 2>/dev/null");
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  TlsContext::Options options;
+  options.cert_file = dir + "/server.pem";
+  options.key_file = dir + "/server.key";
+  absl::StatusOr<std::shared_ptr<const TlsContext>> context =
+      TlsContext::Load(options);
+  EXPECT_TRUE(context.ok()) << context.status();
+  *ca = dir + "/ca.pem";
+  return context.ok() ? *context : nullptr;
+}
+
+TEST(LoadgenEndToEndTest, CorrectServerPassesOverTls) {
+  std::string ca;
+  std::shared_ptr<const TlsContext> context = DevCertContext(&ca);
+  ASSERT_NE(context, nullptr);
+  FakeChatServer server(FakeChatServer::Fault::kNone, context);
+  std::vector<std::string> args = SmallWorkload(server.port());
+  args.push_back("--tls");
+  args.push_back("--tls_ca=" + ca);
+  // Bigger than a TLS record, so messages span records.
+  args.push_back("--payload_bytes=20000");
+  const Outcome outcome = RunLoadgen(args);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.json;
+  EXPECT_NE(outcome.json.find("\"tls\":true"), std::string::npos)
+      << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "joined"), 4);
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 240);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
+}
+
+TEST(LoadgenEndToEndTest, UntrustedCertificateMeansNoneJoined) {
+  std::string ca;
+  std::shared_ptr<const TlsContext> context = DevCertContext(&ca);
+  ASSERT_NE(context, nullptr);
+  FakeChatServer server(FakeChatServer::Fault::kNone, context);
+  std::vector<std::string> args = SmallWorkload(server.port());
+  // The system's CAs do not know the development CA.
+  args.push_back("--tls");
+  const Outcome outcome = RunLoadgen(args);
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "joined"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "failed"), 4);
 }
 
 TEST(LoadgenEndToEndTest, NoServerMeansNotAllJoined) {

@@ -31,6 +31,19 @@ DEFINE_string(transport, "tcp",
               "it (chatd: one TEXT message per line; nats: the byte stream "
               "in BINARY frames). ws supports --protocol=chatd and nats.");
 DEFINE_string(ws_path, "/ws", "With --transport=ws: the request path.");
+DEFINE_bool(tls, false,
+            "Speak TLS under the protocol (under the WebSocket with "
+            "--transport=ws, i.e. wss://). With --protocol=nats over tcp the "
+            "plaintext INFO line (tls_required) comes first, then the "
+            "handshake, then CONNECT. --port must be the server's TLS "
+            "port.");
+DEFINE_string(tls_ca, "",
+              "With --tls: PEM file of the CAs to trust (e.g. "
+              "tools/dev-cert.sh's ca.pem); empty = the system's CAs.");
+DEFINE_string(tls_server_name, "",
+              "With --tls: the name sent as SNI and checked against the "
+              "server's certificate (an IP address is checked as one); "
+              "empty = the --host value.");
 DEFINE_int32(connections, 100, "Client connections.");
 DEFINE_int32(groups, 10, "Groups; connection i joins group i mod groups.");
 DEFINE_int32(senders, -1,
@@ -113,6 +126,9 @@ bool ConfigFromFlags(LoadConfig* config) {
       fail("--ws_path must start with '/' and hold no spaces");
     }
   }
+  if (!FLAGS_tls && (!FLAGS_tls_ca.empty() || !FLAGS_tls_server_name.empty())) {
+    fail("--tls_ca and --tls_server_name need --tls");
+  }
   if (FLAGS_port <= 0 || FLAGS_port > 65535) fail("--port must be 1..65535");
   if (FLAGS_connections < 1) fail("--connections must be positive");
   if (FLAGS_groups < 1 || FLAGS_groups > FLAGS_connections) {
@@ -147,6 +163,9 @@ bool ConfigFromFlags(LoadConfig* config) {
   config->protocol = *protocol;
   config->transport = *transport;
   config->ws_path = FLAGS_ws_path;
+  config->tls = FLAGS_tls;
+  config->tls_ca = FLAGS_tls_ca;
+  config->tls_server_name = FLAGS_tls_server_name;
   config->shape.connections = static_cast<uint32_t>(FLAGS_connections);
   config->shape.groups = static_cast<uint32_t>(FLAGS_groups);
   config->shape.senders = static_cast<uint32_t>(

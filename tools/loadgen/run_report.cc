@@ -17,7 +17,8 @@ std::string FormatReportTable(const RunReport& r) {
   };
   absl::StrAppend(&out, "loadgen result (", r.protocol,
                   r.transport == "tcp" ? "" : " over ",
-                  r.transport == "tcp" ? "" : r.transport, ")\n");
+                  r.transport == "tcp" ? "" : r.transport,
+                  r.tls ? " over TLS" : "", ")\n");
   row("connections joined / asked",
       absl::StrFormat("%d / %d (%d failed)", r.joined, r.connections,
                       r.failed));
@@ -58,7 +59,8 @@ std::string FormatReportTable(const RunReport& r) {
 
 std::string FormatReportJson(const RunReport& r) {
   std::string out = absl::StrFormat(
-      "{\"protocol\":\"%s\",\"transport\":\"%s\",\"connections\":%d,"
+      "{\"protocol\":\"%s\",\"transport\":\"%s\",\"tls\":%s,"
+      "\"connections\":%d,"
       "\"joined\":%d,\"failed\":%d,"
       "\"groups\":%d,\"senders\":%d,\"threads\":%d,\"rate\":%.3f,"
       "\"payload_bytes\":%d,"
@@ -70,11 +72,11 @@ std::string FormatReportJson(const RunReport& r) {
       "\"messages_per_sec\":%.3f,\"deliveries_per_sec\":%.3f,"
       "\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
       "\"p999\":%.3f,\"max\":%.3f,\"mean\":%.3f}",
-      r.protocol, r.transport, r.connections, r.joined, r.failed, r.groups,
-      r.senders, r.threads, r.rate, r.payload_bytes, r.connect_seconds,
-      r.settle_seconds, r.send_seconds, r.drain_seconds,
-      r.drain_timed_out ? "true" : "false", r.sent, r.expected, r.delivered,
-      r.lost, r.duplicated, r.reordered, r.corrupt, r.self_echoes,
+      r.protocol, r.transport, r.tls ? "true" : "false", r.connections,
+      r.joined, r.failed, r.groups, r.senders, r.threads, r.rate,
+      r.payload_bytes, r.connect_seconds, r.settle_seconds, r.send_seconds,
+      r.drain_seconds, r.drain_timed_out ? "true" : "false", r.sent, r.expected,
+      r.delivered, r.lost, r.duplicated, r.reordered, r.corrupt, r.self_echoes,
       r.server_errors, r.disconnected, r.messages_per_sec, r.deliveries_per_sec,
       r.latency_p50_us, r.latency_p90_us, r.latency_p99_us, r.latency_p999_us,
       r.latency_max_us, r.latency_mean_us);

@@ -15,6 +15,7 @@ struct RunReport {
   // The workload.
   std::string protocol;
   std::string transport = "tcp";  // "tcp" or "ws" (--transport).
+  bool tls = false;               // Under the transport (--tls).
   int64_t connections = 0;
   int64_t groups = 0;
   int64_t senders = 0;  // Senders that were members when sending began.

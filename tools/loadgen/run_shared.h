@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "net/tls_context.h"
 #include "tools/loadgen/load_config.h"
 #include "tools/loadgen/waker.h"
 
@@ -45,6 +46,9 @@ struct RunShared {
   }
 
   const LoadConfig& config;
+  // The client context every connection's TLS stream is made from, loaded
+  // once before the threads start; null without --tls.
+  std::shared_ptr<const TlsContext> tls_context;
   std::atomic<Phase> phase{Phase::kConnect};
 
   // Set by a connection's thread when it joins; read by the controller to

@@ -37,12 +37,13 @@ std::string WebSocketKey(const uint8_t (&bytes)[16]) {
 
 std::string BuildUpgradeRequest(absl::string_view host_port,
                                 absl::string_view path, absl::string_view key,
-                                absl::string_view subprotocol) {
+                                absl::string_view subprotocol,
+                                absl::string_view origin_scheme) {
   // Origin: same origin, as a page served by the server itself would
   // send, so a server that checks it lets loadgen in.
   std::string request = absl::StrCat(
-      "GET ", path, " HTTP/1.1\r\nHost: ", host_port, "\r\nOrigin: http://",
-      host_port,
+      "GET ", path, " HTTP/1.1\r\nHost: ", host_port,
+      "\r\nOrigin: ", origin_scheme, "://", host_port,
       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ",
       key, "\r\nSec-WebSocket-Version: 13\r\n");
   if (!subprotocol.empty()) {

@@ -25,12 +25,13 @@ using WsOpcode = ::chatd::websocket::Opcode;
 std::string WebSocketKey(const uint8_t (&bytes)[16]);
 
 // "GET <path> HTTP/1.1" with Host, a same-origin Origin
-// (http://<host_port>), Upgrade, Connection, Sec-WebSocket-Key and
-// Sec-WebSocket-Version: 13, plus Sec-WebSocket-Protocol when
-// `subprotocol` is not empty.
+// (<origin_scheme>://<host_port>: "https" under TLS), Upgrade, Connection,
+// Sec-WebSocket-Key and Sec-WebSocket-Version: 13, plus
+// Sec-WebSocket-Protocol when `subprotocol` is not empty.
 std::string BuildUpgradeRequest(absl::string_view host_port,
                                 absl::string_view path, absl::string_view key,
-                                absl::string_view subprotocol);
+                                absl::string_view subprotocol,
+                                absl::string_view origin_scheme = "http");
 
 enum class ParseStatus { kNeedMore, kDone, kBad };
 

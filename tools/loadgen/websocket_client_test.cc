@@ -151,6 +151,9 @@ TEST(WebSocketHandshakeTest, RequestHasTheUpgradeHeaders) {
             "chatd.line\r\n\r\n");
   EXPECT_THAT(BuildUpgradeRequest("h:1", "/", kRfcKey, ""),
               Not(HasSubstr("Protocol")));
+  // Under TLS the page a browser came from is an https one.
+  EXPECT_THAT(BuildUpgradeRequest("h:1", "/", kRfcKey, "", "https"),
+              HasSubstr("\r\nOrigin: https://h:1\r\n"));
 }
 
 TEST(WebSocketHandshakeTest, AcceptsA101AndSaysWhereFramesStart) {

@@ -67,7 +67,8 @@ uint32_t WebSocketSession::NextMask() {
 void WebSocketSession::Start(SessionEvents* events) {
   outer_ = events;
   events->Send(BuildUpgradeRequest(options_.host_port, options_.path,
-                                   options_.key, options_.subprotocol));
+                                   options_.key, options_.subprotocol,
+                                   options_.origin_scheme));
 }
 
 void WebSocketSession::AppendFrames(absl::string_view bytes, std::string* out) {

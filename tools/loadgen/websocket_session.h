@@ -34,6 +34,8 @@ enum class WsPayloadMode { kLines, kStream };
 struct WebSocketOptions {
   std::string host_port;  // Host header, "127.0.0.1:8080".
   std::string path = "/ws";
+  // The page a browser would have come from: "https" over TLS (wss://).
+  std::string origin_scheme = "http";
   WsPayloadMode mode = WsPayloadMode::kLines;
   std::string subprotocol;  // Offered in the upgrade if not empty.
   // For tests: a fixed Sec-WebSocket-Key and mask seed instead of random.
