@@ -40,9 +40,9 @@ std::unique_ptr<ProtocolSession> NewSession(const LoadConfig& config,
 }
 
 // The TLS layer of a connection on `fd`, when the run has --tls.
-absl::StatusOr<std::unique_ptr<TlsLink>> NewTlsLink(const RunShared& shared,
+absl::StatusOr<std::unique_ptr<TlsLink>> NewTlsLink(const ThreadContext& ctx,
                                                     int fd) {
-  const LoadConfig& config = shared.config;
+  const LoadConfig& config = ctx.shared->config;
   TlsLink::Options options;
   options.server_name =
       config.tls_server_name.empty() ? config.host : config.tls_server_name;
@@ -53,7 +53,7 @@ absl::StatusOr<std::unique_ptr<TlsLink>> NewTlsLink(const RunShared& shared,
     options.greeting_line = true;
     options.greeting_must_contain = "\"tls_required\":true";
   }
-  return TlsLink::Create(shared.tls_context, fd, options);
+  return TlsLink::Create(ctx.shared->tls_contexts[ctx.index], fd, options);
 }
 
 }  // namespace
@@ -114,9 +114,8 @@ void Connection::OnEvents(uint32_t events) {
 void Connection::OnConnected() {
   state_ = State::kJoining;
   ctx_->counters.connected.Add(1);
-  if (ctx_->shared->tls_context != nullptr) {
-    absl::StatusOr<std::unique_ptr<TlsLink>> link =
-        NewTlsLink(*ctx_->shared, fd_);
+  if (!ctx_->shared->tls_contexts.empty()) {
+    absl::StatusOr<std::unique_ptr<TlsLink>> link = NewTlsLink(*ctx_, fd_);
     if (!link.ok()) {
       Close(link.status().ToString());
       return;

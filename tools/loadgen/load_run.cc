@@ -32,12 +32,12 @@ double Seconds(int64_t ns) { return static_cast<double>(ns) / kNsPerSec; }
 class Controller {
  public:
   Controller(const LoadConfig& config, const sockaddr_in& server,
-             std::shared_ptr<const TlsContext> tls_context)
+             std::vector<std::shared_ptr<const TlsContext>> tls_contexts)
       : config_(config),
         shared_(config),
         stats_(config.server_pid),
         progress_(config.shape.connections, MonotonicNowNs()) {
-    shared_.tls_context = std::move(tls_context);
+    shared_.tls_contexts = std::move(tls_contexts);
     for (int i = 0; i < config.threads; ++i) {
       threads_.push_back(std::make_unique<ReactorThread>(i, &shared_, server));
       shared_.wakers.push_back(threads_.back()->waker());
@@ -332,19 +332,21 @@ RunReport Controller::Run() {
 absl::StatusOr<RunReport> RunLoad(const LoadConfig& config) {
   absl::StatusOr<sockaddr_in> server = ResolveIpv4(config.host, config.port);
   if (!server.ok()) return server.status();
-  std::shared_ptr<const TlsContext> tls_context;
+  std::vector<std::shared_ptr<const TlsContext>> tls_contexts;
   if (config.tls) {
     TlsContext::ClientOptions options;
     options.ca_file = config.tls_ca;
     // chatd's HTTPS port picks http/1.1 for the upgrade when offered.
     if (config.transport == TransportKind::kWebSocket)
       options.alpn = "http/1.1";
-    absl::StatusOr<std::shared_ptr<const TlsContext>> loaded =
-        TlsContext::LoadClient(options);
-    if (!loaded.ok()) return loaded.status();
-    tls_context = *std::move(loaded);
+    for (int thread = 0; thread < config.threads; ++thread) {
+      absl::StatusOr<std::shared_ptr<const TlsContext>> loaded =
+          TlsContext::LoadClient(options);
+      if (!loaded.ok()) return loaded.status();
+      tls_contexts.push_back(*std::move(loaded));
+    }
   }
-  Controller controller(config, *server, std::move(tls_context));
+  Controller controller(config, *server, std::move(tls_contexts));
   return controller.Run();
 }
 

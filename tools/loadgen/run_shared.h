@@ -46,9 +46,12 @@ struct RunShared {
   }
 
   const LoadConfig& config;
-  // The client context every connection's TLS stream is made from, loaded
-  // once before the threads start; null without --tls.
-  std::shared_ptr<const TlsContext> tls_context;
+  // The client contexts the connections' TLS streams are made from, one
+  // per reactor thread (tls_contexts[thread]), loaded before the threads
+  // start; empty without --tls. Not one for all: OpenSSL's certificate
+  // store caches what it verifies, and threads sharing a store race on it
+  // (ThreadSanitizer saw it in libcrypto).
+  std::vector<std::shared_ptr<const TlsContext>> tls_contexts;
   std::atomic<Phase> phase{Phase::kConnect};
 
   // Set by a connection's thread when it joins; read by the controller to
