@@ -1,7 +1,12 @@
 // GroupRegistry is the one piece of chat state shared by all workers: which
-// groups exist, which names are taken in each, and which workers have members
-// of each group. Every worker holds a pointer to the single registry owned by
-// the server.
+// groups exist, which names are taken (one namespace for the whole server,
+// whatever group or transport), and which workers have members of each
+// group. Every worker holds a pointer to the single registry owned by the
+// server.
+//
+// Names and group names compare ASCII-case-insensitively (IRC's
+// CASEMAPPING=ascii, which the IRC front end advertises): "Tim" takes "tim",
+// and "Cooking" is the group "cooking", shown as it was first written.
 //
 // Joins and leaves take the registry mutex; they are rare next to messages.
 // Messages never lock: a broadcaster reads the group's worker mask with one
@@ -86,7 +91,7 @@ class GroupRegistry {
   GroupRegistry& operator=(const GroupRegistry&) = delete;
 
   // Adds `name` to `group` (creating it) as a member living on `worker`.
-  // Fails with AlreadyExists when the name is taken in that group.
+  // Fails with AlreadyExists when the name is taken anywhere on the server.
   absl::StatusOr<Joined> Join(absl::string_view group, absl::string_view name,
                               int worker, Announce announce);
 
@@ -95,7 +100,7 @@ class GroupRegistry {
   void Leave(Group* group, absl::string_view name, int worker,
              Announce announce);
 
-  // The group's member names in byte order.
+  // The group's member names, as each member wrote it, in byte order.
   std::vector<std::string> Members(const Group& group) const;
 
   // Any thread, without the mutex (a scrape must not wait on joins):
@@ -107,15 +112,20 @@ class GroupRegistry {
  private:
   struct Entry {
     std::unique_ptr<Group> group;
-    absl::flat_hash_set<std::string> names;
+    absl::flat_hash_set<std::string> names;  // As written.
     std::array<uint32_t, kMaxWorkers> members_on_worker{};
   };
 
+  // The key a name or group name is compared by.
+  static std::string Fold(absl::string_view text);
   // Returns the group's next epoch, published to broadcasters.
   uint64_t BumpEpoch(Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable Mutex mu_;
+  // By folded name.
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
+  // Every member's folded name, whatever its group.
+  absl::flat_hash_set<std::string> names_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // groups_.size(), stored under mu_ whenever it changes.
   std::atomic<size_t> group_count_{0};

@@ -37,8 +37,8 @@ class Recorder {
   // The single announcement made since the last Take, or fails.
   Announcement TakeOne() {
     EXPECT_EQ(calls_.size(), 1u);
-    Announcement a = calls_.empty() ? Announcement{nullptr, ~uint64_t{0}, 0}
-                                    : calls_.back();
+    Announcement a =
+        calls_.empty() ? Announcement{nullptr, ~uint64_t{0}, 0} : calls_.back();
     calls_.clear();
     return a;
   }
@@ -69,7 +69,8 @@ TEST(GroupRegistryTest, StartsEmpty) {
 
 TEST(GroupRegistryTest, JoinCreatesGroup) {
   GroupRegistry registry;
-  const GroupRegistry::Joined joined = MustJoin(registry, "cooking", "alice", 3);
+  const GroupRegistry::Joined joined =
+      MustJoin(registry, "cooking", "alice", 3);
   ASSERT_NE(joined.group, nullptr);
   EXPECT_EQ(joined.group->name(), "cooking");
   EXPECT_EQ(joined.online, 1u);
@@ -95,7 +96,7 @@ TEST(GroupRegistryTest, OnlineCountsMembersOfTheGroup) {
   registry.Leave(b.group, "b", 1, NoAnnounce);
   EXPECT_EQ(MustJoin(registry, "g", "d", 2).online, 3u);
   // Another group does not count.
-  EXPECT_EQ(MustJoin(registry, "h", "a", 0).online, 1u);
+  EXPECT_EQ(MustJoin(registry, "h", "e", 0).online, 1u);
   EXPECT_EQ(registry.group_count(), 2u);
 }
 
@@ -115,18 +116,44 @@ TEST(GroupRegistryTest, NameTakenInSameGroup) {
   EXPECT_EQ(MustJoin(registry, "g", "bob", 0).online, 2u);
 }
 
-TEST(GroupRegistryTest, NamesAreCaseSensitive) {
+TEST(GroupRegistryTest, NameTakenInAnotherGroup) {
   GroupRegistry registry;
-  MustJoin(registry, "g", "alice", 0);
-  EXPECT_TRUE(registry.Join("g", "Alice", 0, NoAnnounce).ok());
-  EXPECT_TRUE(registry.Join("G", "alice", 0, NoAnnounce).ok());
-  EXPECT_EQ(registry.group_count(), 2u);
+  const GroupRegistry::Joined a = MustJoin(registry, "g", "alice", 0);
+  const absl::StatusOr<GroupRegistry::Joined> elsewhere =
+      registry.Join("h", "alice", 1, NoAnnounce);
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.status().message(), "name taken");
+  // The refused join created no group.
+  EXPECT_EQ(registry.group_count(), 1u);
+  // Free again once alice leaves.
+  registry.Leave(a.group, "alice", 0, NoAnnounce);
+  EXPECT_EQ(MustJoin(registry, "h", "alice", 1).online, 1u);
 }
 
-TEST(GroupRegistryTest, SameNameInOtherGroupIsFine) {
+TEST(GroupRegistryTest, NamesAndGroupsAreCaseInsensitive) {
+  GroupRegistry registry;
+  const GroupRegistry::Joined tim = MustJoin(registry, "Cooking", "Tim", 0);
+  EXPECT_EQ(registry.Join("g", "tim", 0, NoAnnounce).status().message(),
+            "name taken");
+  EXPECT_EQ(registry.Join("g", "TIM", 1, NoAnnounce).status().message(),
+            "name taken");
+  // "cooking" is the same group, still shown as first written; each member
+  // keeps the case they wrote.
+  const GroupRegistry::Joined ann = MustJoin(registry, "cooking", "Ann", 1);
+  EXPECT_EQ(ann.group, tim.group);
+  EXPECT_EQ(ann.online, 2u);
+  EXPECT_EQ(ann.group->name(), "Cooking");
+  EXPECT_THAT(registry.Members(*ann.group), ElementsAre("Ann", "Tim"));
+  EXPECT_EQ(registry.group_count(), 1u);
+  // Leaving frees the name in every case.
+  registry.Leave(tim.group, "Tim", 0, NoAnnounce);
+  EXPECT_TRUE(registry.Join("COOKING", "tIm", 0, NoAnnounce).ok());
+}
+
+TEST(GroupRegistryTest, DifferentGroupsAreDistinctObjects) {
   GroupRegistry registry;
   const GroupRegistry::Joined a = MustJoin(registry, "cooking", "alice", 0);
-  const GroupRegistry::Joined b = MustJoin(registry, "hiking", "alice", 0);
+  const GroupRegistry::Joined b = MustJoin(registry, "hiking", "bob", 0);
   ASSERT_NE(a.group, nullptr);
   ASSERT_NE(b.group, nullptr);
   EXPECT_NE(a.group, b.group);
@@ -161,7 +188,7 @@ TEST(GroupRegistryTest, WorkerMaskFollowsMembersOnWorkers) {
 TEST(GroupRegistryTest, MaskOfOneGroupDoesNotAffectAnother) {
   GroupRegistry registry;
   Group* g = MustJoin(registry, "g", "a", 1).group;
-  Group* h = MustJoin(registry, "h", "a", 4).group;
+  Group* h = MustJoin(registry, "h", "b", 4).group;
   EXPECT_EQ(g->worker_mask(), Bit(1));
   EXPECT_EQ(h->worker_mask(), Bit(4));
 }
@@ -273,7 +300,8 @@ TEST(GroupRegistryTest, IdsAreNeverReused) {
   for (int i = 0; i < 5; ++i) {
     Group* g = MustJoin(registry, "g", "a", 0).group;
     ids.push_back(g->id());
-    Group* h = MustJoin(registry, absl::StrCat("h", i), "a", 0).group;
+    Group* h =
+        MustJoin(registry, absl::StrCat("h", i), absl::StrCat("b", i), 0).group;
     ids.push_back(h->id());
     registry.Leave(g, "a", 0, NoAnnounce);
   }
@@ -286,18 +314,19 @@ TEST(GroupRegistryTest, IdsAreNeverReused) {
 TEST(GroupRegistryTest, MembersAreSortedBytewise) {
   GroupRegistry registry;
   Group* g = nullptr;
-  for (const char* name : {"bob", "carol", "Alice", "_x", "alice", "Bob", "0",
-                           "-", ".", "zed"}) {
+  for (const char* name :
+       {"bob", "carol", "Alice", "_x", "Dave", "0", "-", ".", "zed"}) {
     g = MustJoin(registry, "g", name, 0).group;
   }
   ASSERT_NE(g, nullptr);
+  // Bytewise, as written: upper case before lower.
   EXPECT_THAT(registry.Members(*g),
-              ElementsAre("-", ".", "0", "Alice", "Bob", "_x", "alice", "bob",
-                          "carol", "zed"));
+              ElementsAre("-", ".", "0", "Alice", "Dave", "_x", "bob", "carol",
+                          "zed"));
   registry.Leave(g, "Alice", 0, NoAnnounce);
   registry.Leave(g, "zed", 0, NoAnnounce);
   EXPECT_THAT(registry.Members(*g),
-              ElementsAre("-", ".", "0", "Bob", "_x", "alice", "bob", "carol"));
+              ElementsAre("-", ".", "0", "Dave", "_x", "bob", "carol"));
 }
 
 TEST(GroupRegistryTest, MembersListOnlyThatGroup) {

@@ -151,22 +151,39 @@ TEST_F(ProtocolTest, NameTakenRejectedAndClosed) {
   EXPECT_EQ(bob->NextLine(), "tim: still the real tim");
 }
 
-TEST_F(ProtocolTest, SameNameInAnotherGroupIsFine) {
-  absl::StatusOr<ChatClient> tim_g = Join("g", "tim", 1);
-  ASSERT_OK(tim_g);
-  absl::StatusOr<ChatClient> tim_h = Join("h", "tim", 1);
-  ASSERT_OK(tim_h);
-  absl::StatusOr<ChatClient> bob = Join("g", "bob", 2);
-  ASSERT_OK(bob);
-  EXPECT_EQ(tim_g->NextLine(), "* bob has joined");
+// One namespace of names for the whole server, whatever the group.
+TEST_F(ProtocolTest, NameTakenInAnotherGroupRejectedAndClosed) {
+  absl::StatusOr<ChatClient> tim = Join("g", "tim", 1);
+  ASSERT_OK(tim);
+  absl::StatusOr<ChatClient> other = Connect();
+  ASSERT_OK(other);
+  ASSERT_OK(other->SendLine("JOIN h tim"));
+  EXPECT_EQ(other->NextLine(), "ERROR name taken");
+  EXPECT_OK(other->ExpectClosed());
+  // Free again once tim leaves.
+  ASSERT_OK(tim->SendLine("/quit"));
+  EXPECT_EQ(tim->NextLine(), "* bye");
+  ASSERT_OK(JoinEventually("h", "tim", 1, "ERROR name taken"));
+}
 
-  ASSERT_OK(tim_h->SendLine("for h only"));
-  ASSERT_OK(tim_g->SendLine("for g"));
-  EXPECT_EQ(bob->NextLine(), "tim: for g");
-  // Nothing from g reached h: the first line tim in h sees is ann's arrival.
-  absl::StatusOr<ChatClient> ann = Join("h", "ann", 2);
+// Names and group names compare ASCII-case-insensitively; a group is shown
+// as first written, a name as its member wrote it.
+TEST_F(ProtocolTest, NamesAndGroupsIgnoreCase) {
+  absl::StatusOr<ChatClient> tim = Join("Cooking", "Tim", 1);
+  ASSERT_OK(tim);
+  absl::StatusOr<ChatClient> impostor = Connect();
+  ASSERT_OK(impostor);
+  ASSERT_OK(impostor->SendLine("JOIN cooking tim"));
+  EXPECT_EQ(impostor->NextLine(), "ERROR name taken");
+  absl::StatusOr<ChatClient> ann = Connect();
   ASSERT_OK(ann);
-  EXPECT_EQ(tim_h->NextLine(), "* ann has joined");
+  ASSERT_OK(ann->SendLine("JOIN COOKING Ann"));
+  EXPECT_EQ(ann->NextLine(), "* you joined Cooking as Ann (2 online)");
+  EXPECT_EQ(tim->NextLine(), "* Ann has joined");
+  ASSERT_OK(ann->SendLine("/who"));
+  EXPECT_EQ(ann->NextLine(), "* online in Cooking: Ann, Tim");
+  ASSERT_OK(ann->SendLine("hi Tim"));
+  EXPECT_EQ(tim->NextLine(), "Ann: hi Tim");
 }
 
 TEST_F(ProtocolTest, WhoListsMembersInByteOrderToAskerOnly) {

@@ -361,8 +361,8 @@ TEST_F(StalledWorkerTest, PairOnTheStalledMembersWorkerKeepsTalking) {
   ASSERT_OK_AND_ASSIGN(ChatClient ping, Join("pair", "ping", 1));
   std::vector<ChatClient> idle;
   for (int i = 5; i < 8; ++i) {
-    ASSERT_OK_AND_ASSIGN(ChatClient client,
-                         Join(absl::StrCat("idle", i), "idle", 1));
+    ASSERT_OK_AND_ASSIGN(ChatClient client, Join(absl::StrCat("idle", i),
+                                                 absl::StrCat("idler", i), 1));
     idle.push_back(std::move(client));
   }
   ASSERT_OK_AND_ASSIGN(ChatClient pong, Join("pair", "pong", 2));

@@ -30,6 +30,14 @@ const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 let uniq = 0;
 function fresh(prefix) { return `${prefix}${process.pid % 1000}_${++uniq}`; }
+// Member names are one case-insensitive namespace for the whole server, and
+// earlier cases' connections may still be open or closing: every case takes
+// fresh names, as it takes fresh groups.
+function freshName(prefix) {
+  const n = fresh(prefix);
+  assert.match(n, /^[A-Za-z0-9_.-]{1,32}$/, `member name ${n}`);
+  return n;
+}
 
 function timeoutError(what, ms, extra = '') {
   return new Error(`timed out after ${ms} ms waiting for ${what}${extra ? ': ' + extra : ''}`);
@@ -495,13 +503,15 @@ async function rawJoin(srv, group, name) {
   return c;
 }
 
-// Two raw members of a fresh group: a sends, b receives `a: ...`.
+// Two raw members of a fresh group, named na and nb: a sends, b receives
+// `${na}: ...`.
 async function rawPair(srv) {
   const g = fresh('g');
-  const a = await rawJoin(srv, g, 'a');
-  const b = await rawJoin(srv, g, 'b');
-  await a.expectText('* b has joined');
-  return { g, a, b };
+  const [na, nb] = [freshName('a'), freshName('b')];
+  const a = await rawJoin(srv, g, na);
+  const b = await rawJoin(srv, g, nb);
+  await a.expectText(`* ${nb} has joined`);
+  return { g, a, b, na, nb };
 }
 
 // Sends an HTTP request by hand and returns the response head.
@@ -512,7 +522,7 @@ async function httpExchange(srv, req) {
   try { return await c.readResponse(); } finally { c.destroy(); }
 }
 
-function lineSeenLeft(t) { return t.lines.items.includes('* slow has left'); }
+function lineSeenLeft(t, name) { return t.lines.items.includes(`* ${name} has left`); }
 
 // ---------------------------------------------------------------- suite
 
@@ -547,20 +557,21 @@ describe('(a) strict ws client', () => {
 
   test('two ws clients and a TCP line client chat in one group, 200 messages each in order', T, async () => {
     const g = fresh('room');
-    const alice = track(await wsJoin(srv, g, 'alice', 1));
-    const bob = track(await wsJoin(srv, g, 'bob', 2));
-    await alice.expect('* bob has joined');
+    const [na, nb, nc] = [freshName('alice'), freshName('bob'), freshName('carol')];
+    const alice = track(await wsJoin(srv, g, na, 1));
+    const bob = track(await wsJoin(srv, g, nb, 2));
+    await alice.expect(`* ${nb} has joined`);
     const carol = track(await LineClient.connect(srv.port));
-    carol.send(`JOIN ${g} carol`);
-    await carol.expect(`* you joined ${g} as carol (3 online)`);
-    await alice.expect('* carol has joined');
-    await bob.expect('* carol has joined');
+    carol.send(`JOIN ${g} ${nc}`);
+    await carol.expect(`* you joined ${g} as ${nc} (3 online)`);
+    await alice.expect(`* ${nc} has joined`);
+    await bob.expect(`* ${nc} has joined`);
 
     const N = 200;
     for (let i = 0; i < N; i++) {
-      alice.send(`from alice ${i}`);
-      bob.send(`from bob ${i}`);
-      carol.send(`from carol ${i}`);
+      alice.send(`from ${na} ${i}`);
+      bob.send(`from ${nb} ${i}`);
+      carol.send(`from ${nc} ${i}`);
     }
     const collect = async (who, c, senders) => {
       const want = Object.fromEntries(senders.map((s) => [s, 0]));
@@ -573,26 +584,26 @@ describe('(a) strict ws client', () => {
       }
     };
     await Promise.all([
-      collect('alice', alice, ['bob', 'carol']),
-      collect('bob', bob, ['alice', 'carol']),
-      collect('carol', carol, ['alice', 'bob']),
+      collect('alice', alice, [nb, nc]),
+      collect('bob', bob, [na, nc]),
+      collect('carol', carol, [na, nb]),
     ]);
 
     alice.send('/who');
-    await alice.expect(`* online in ${g}: alice, bob, carol`);
+    await alice.expect(`* online in ${g}: ${na}, ${nb}, ${nc}`);
     carol.send('/who');
-    await carol.expect(`* online in ${g}: alice, bob, carol`);
+    await carol.expect(`* online in ${g}: ${na}, ${nb}, ${nc}`);
 
     carol.send('/quit');
     await carol.expect('* bye');
-    await alice.expect('* carol has left');
-    await bob.expect('* carol has left');
+    await alice.expect(`* ${nc} has left`);
+    await bob.expect(`* ${nc} has left`);
 
     alice.send('/quit');
     await alice.expect('* bye');
     const ci = await alice.closeInfo();
     assert.equal(ci.code, 1000);
-    await bob.expect('* alice has left');
+    await bob.expect(`* ${na} has left`);
 
     bob.ws.close(1000, 'done');
     assert.equal((await bob.closeInfo()).code, 1000);
@@ -601,26 +612,74 @@ describe('(a) strict ws client', () => {
 
   test('//x sends /x, unknown command keeps the connection', T, async () => {
     const g = fresh('cmd');
-    const a = track(await wsJoin(srv, g, 'a', 1));
-    const b = track(await wsJoin(srv, g, 'b', 2));
-    await a.expect('* b has joined');
+    const [na, nb] = [freshName('a'), freshName('b')];
+    const a = track(await wsJoin(srv, g, na, 1));
+    const b = track(await wsJoin(srv, g, nb, 2));
+    await a.expect(`* ${nb} has joined`);
     a.send('//slash');
-    await b.expect('a: /slash');
+    await b.expect(`${na}: /slash`);
     a.send('/nope arg');
     await a.expect('ERROR unknown command /nope');
     a.send('still here');
-    await b.expect('a: still here');
+    await b.expect(`${na}: still here`);
     a.assertClean(); b.assertClean();
   });
 
   test('name taken → ERROR name taken + close 1008', T, async () => {
     const g = fresh('taken');
-    const a = track(await wsJoin(srv, g, 'dup', 1));
+    const dup = freshName('dup');
+    const a = track(await wsJoin(srv, g, dup, 1));
     const b = track(await WsClient.connect(srv));
-    b.send(`JOIN ${g} dup`);
+    b.send(`JOIN ${g} ${dup}`);
     await b.expect('ERROR name taken');
     assert.equal((await b.closeInfo()).code, 1008);
     b.assertClean(); a.assertClean();
+  });
+
+  test('names are one case-insensitive namespace: taken in another group or as dup for Dup → ERROR name taken; free once its holder leaves', T, async () => {
+    const [g, h] = [fresh('held'), fresh('other')];
+    const [dup, nw] = [freshName('Dup'), freshName('w')];
+    const a = track(await wsJoin(srv, g, dup, 1));
+    const w = track(await wsJoin(srv, g, nw, 2));
+    for (const [group, name] of [[h, dup], [h, dup.toLowerCase()], [g, dup.toLowerCase()], [h, dup.toUpperCase()]]) {
+      const b = track(await WsClient.connect(srv));
+      b.send(`JOIN ${group} ${name}`);
+      await b.expect('ERROR name taken');
+      assert.equal((await b.closeInfo()).code, 1008, `JOIN ${group} ${name}`);
+      b.assertClean();
+    }
+    // The same namespace over TCP.
+    const t = track(await LineClient.connect(srv.port));
+    t.send(`JOIN ${h} ${dup.toLowerCase()}`);
+    await t.expect('ERROR name taken');
+    await assert.rejects(t.next(), /ended/);
+    // Once a's connection ends (w sees it leave), dup is free in any case.
+    a.ws.close(1000);
+    assert.equal((await a.closeInfo()).code, 1000);
+    await w.expect(`* ${dup} has left`);
+    const c = track(await wsJoin(srv, h, dup.toLowerCase(), 1));
+    a.assertClean(); w.assertClean(); c.assertClean();
+  });
+
+  test('group names are case-insensitive; a group is shown as first written', T, async () => {
+    const grp = fresh('Room');
+    const [na, nb, nt] = [freshName('a'), freshName('b'), freshName('t')];
+    const a = track(await wsJoin(srv, grp, na, 1));
+    const b = track(await WsClient.connect(srv));
+    b.send(`JOIN ${grp.toLowerCase()} ${nb}`);
+    await b.expect(`* you joined ${grp} as ${nb} (2 online)`);
+    await a.expect(`* ${nb} has joined`);
+    const t = track(await LineClient.connect(srv.port));
+    t.send(`JOIN ${grp.toUpperCase()} ${nt}`);
+    await t.expect(`* you joined ${grp} as ${nt} (3 online)`);
+    await a.expect(`* ${nt} has joined`);
+    await b.expect(`* ${nt} has joined`);
+    b.send('/who');
+    await b.expect(`* online in ${grp}: ${na}, ${nb}, ${nt}`);
+    t.send('hello');
+    await a.expect(`${nt}: hello`);
+    await b.expect(`${nt}: hello`);
+    a.assertClean(); b.assertClean();
   });
 
   test('bad first message → ERROR expected JOIN + close 1008', T, async () => {
@@ -629,7 +688,7 @@ describe('(a) strict ws client', () => {
     await b.expect('ERROR expected JOIN <group> <name>');
     assert.equal((await b.closeInfo()).code, 1008);
     const c = track(await WsClient.connect(srv));
-    c.send('JOIN bad!group n');
+    c.send(`JOIN bad!group ${freshName('n')}`);
     await c.expect('ERROR invalid group name');
     assert.equal((await c.closeInfo()).code, 1008);
     b.assertClean(); c.assertClean();
@@ -637,21 +696,22 @@ describe('(a) strict ws client', () => {
 
   test('4096-byte message delivered; 4097 → ERROR line too long + close 1009', T, async () => {
     const g = fresh('long');
-    const a = track(await wsJoin(srv, g, 'a', 1));
-    const b = track(await wsJoin(srv, g, 'b', 2));
-    await a.expect('* b has joined');
+    const [na, nb] = [freshName('a'), freshName('b')];
+    const a = track(await wsJoin(srv, g, na, 1));
+    const b = track(await wsJoin(srv, g, nb, 2));
+    await a.expect(`* ${nb} has joined`);
     const ok = 'x'.repeat(4096);
     a.send(ok);
-    await b.expect(`a: ${ok}`);
+    await b.expect(`${na}: ${ok}`);
     a.send('y'.repeat(4097));
     await a.expect('ERROR line too long');
     assert.equal((await a.closeInfo()).code, 1009);
-    await b.expect('* a has left');
+    await b.expect(`* ${na} has left`);
     a.assertClean(); b.assertClean();
   });
 
   test('ws.ping(data) → pong with the same data', T, async () => {
-    const a = track(await wsJoin(srv, fresh('ping'), 'a', 1));
+    const a = track(await wsJoin(srv, fresh('ping'), freshName('a'), 1));
     for (const data of [Buffer.alloc(0), Buffer.from('hello'), crypto.randomBytes(125)]) {
       a.ws.ping(data);
       const p = await a.pongs.next(WAIT_MS, 'pong');
@@ -662,16 +722,17 @@ describe('(a) strict ws client', () => {
 
   test('multi-byte UTF-8 passes intact between ws and TCP', T, async () => {
     const g = fresh('utf');
-    const a = track(await wsJoin(srv, g, 'a', 1));
+    const [na, nt] = [freshName('a'), freshName('t')];
+    const a = track(await wsJoin(srv, g, na, 1));
     const t = track(await LineClient.connect(srv.port));
-    t.send(`JOIN ${g} t`);
-    await t.expect(`* you joined ${g} as t (2 online)`);
-    await a.expect('* t has joined');
+    t.send(`JOIN ${g} ${nt}`);
+    await t.expect(`* you joined ${g} as ${nt} (2 online)`);
+    await a.expect(`* ${nt} has joined`);
     const s = 'κόσμε 😀 日本語 ü';
     a.send(s);
-    await t.expect(`a: ${s}`);
+    await t.expect(`${na}: ${s}`);
     t.send(s);
-    await a.expect(`t: ${s}`);
+    await a.expect(`${nt}: ${s}`);
     a.assertClean();
   });
 });
@@ -695,7 +756,7 @@ describe('(b) HTTP handshake', () => {
   test('case-insensitive tokens and Connection lists', T, async () => {
     for (const [upgrade, connection] of [['WebSocket', 'keep-alive, Upgrade'], ['websocket', 'upgrade'], ['WEBSOCKET', 'Keep-Alive,UPGRADE']]) {
       const { c } = await rawOpen(srv, { upgrade, connection });
-      c.sendText(`JOIN ${fresh('ci')} n`);
+      c.sendText(`JOIN ${fresh('ci')} ${freshName('n')}`);
       assert.match(await c.nextText(), /^\* you joined /);
       c.destroy();
     }
@@ -776,14 +837,15 @@ describe('(b) HTTP handshake', () => {
 
   test('handshake and frames in 1-byte TCP writes', T, async () => {
     const g = fresh('byte');
-    const b = track(await rawJoin(srv, g, 'b'));
-    const { c } = await rawOpen(srv, { bytewise: true, pipelined: frame(OP.TEXT, `JOIN ${g} a`) });
-    await c.expectText(`* you joined ${g} as a (2 online)`);
+    const [na, nb] = [freshName('a'), freshName('b')];
+    const b = track(await rawJoin(srv, g, nb));
+    const { c } = await rawOpen(srv, { bytewise: true, pipelined: frame(OP.TEXT, `JOIN ${g} ${na}`) });
+    await c.expectText(`* you joined ${g} as ${na} (2 online)`);
     await c.writeBytewise(Buffer.concat([frame(OP.TEXT, 'one byte at a time'), frame(OP.PING, 'pp'),
       frame(OP.TEXT, 'x'.repeat(300))]));
-    await b.expectText('* a has joined');
-    await b.expectText('a: one byte at a time');
-    await b.expectText(`a: ${'x'.repeat(300)}`);
+    await b.expectText(`* ${na} has joined`);
+    await b.expectText(`${na}: one byte at a time`);
+    await b.expectText(`${na}: ${'x'.repeat(300)}`);
     const p = await c.nextEvent();
     assert.equal(p.opcode, OP.PONG); assert.equal(p.payload.toString(), 'pp');
     c.assertClean(); b.assertClean();
@@ -793,24 +855,24 @@ describe('(b) HTTP handshake', () => {
 
 describe('(b) 1.x text sizes', () => {
   test('1.x text 0/125/126/65535/65536 bytes (and server frames of those sizes)', T, async () => {
-    const { a, b } = await rawPair(big);
+    const { a, b, na } = await rawPair(big);
     track(a); track(b);
     // Empty message: ignored like an empty line, so the marker comes next.
     a.sendText('');
     a.sendText('marker');
-    await b.expectText('a: marker');
+    await b.expectText(`${na}: marker`);
     for (const n of [1, 122, 123, 125, 126, 127, 65532, 65533, 65535, 65536, 69997]) {
       const s = String.fromCharCode(97 + (n % 26)).repeat(n);
       a.sendText(s);
       const got = await b.nextText(5000);
-      assert.equal(got.length, n + 3, `size ${n}: got ${got.length - 3}`);
-      assert.equal(got, `a: ${s}`);
+      assert.equal(got.length, na.length + 2 + n, `size ${n}: got ${got.length - na.length - 2}`);
+      assert.equal(got, `${na}: ${s}`);
     }
     a.assertClean(); b.assertClean();
   });
 
   test('1.x binary message → close 1003', T, async () => {
-    const c = track(await rawJoin(srv, fresh('bin'), 'a'));
+    const c = track(await rawJoin(srv, fresh('bin'), freshName('a')));
     c.write(frame(OP.BINARY, Buffer.from([0, 1, 2, 0xff])));
     await c.expectClose(1003);
   });
@@ -820,7 +882,7 @@ describe('(b) 2.x ping/pong', () => {
   for (const [name, payload] of [['empty', Buffer.alloc(0)], ['text', Buffer.from('Hello, world!')],
     ['binary 125 bytes', crypto.randomBytes(125)], ['0xff bytes', Buffer.alloc(20, 0xff)]]) {
     test(`2.x ping ${name} → pong with the same payload`, T, async () => {
-      const c = track(await rawJoin(srv, fresh('p'), 'a'));
+      const c = track(await rawJoin(srv, fresh('p'), freshName('a')));
       c.write(frame(OP.PING, payload));
       const e = await c.nextEvent();
       assert.equal(e.opcode, OP.PONG, fmtFrame(e));
@@ -838,17 +900,17 @@ describe('(b) 2.x ping/pong', () => {
   });
 
   test('2.x 126-byte ping → 1002', T, async () => {
-    const c = track(await rawJoin(srv, fresh('p'), 'a'));
+    const c = track(await rawJoin(srv, fresh('p'), freshName('a')));
     c.write(frame(OP.PING, Buffer.alloc(126, 0x41)));
     await c.expectClose(1002);
   });
 
   test('2.x unsolicited pong is ignored; 10 pings in a row each answered', T, async () => {
-    const { a, b } = await rawPair(srv);
+    const { a, b, na } = await rawPair(srv);
     track(a); track(b);
     a.write(frame(OP.PONG, 'unsolicited'));
     a.sendText('after pong');
-    await b.expectText('a: after pong');
+    await b.expectText(`${na}: after pong`);
     a.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => frame(OP.PING, `p${i}`))));
     for (let i = 0; i < 10; i++) {
       const e = await a.nextEvent();
@@ -862,16 +924,16 @@ describe('(b) 3.x RSV bits', () => {
   for (const [rsv, op, label] of [[4, OP.TEXT, 'RSV1 text'], [2, OP.TEXT, 'RSV2 text'], [1, OP.TEXT, 'RSV3 text'],
     [7, OP.TEXT, 'RSV1-3 text'], [4, OP.PING, 'RSV1 ping'], [2, OP.CLOSE, 'RSV2 close'], [4, OP.CONT, 'RSV1 continuation']]) {
     test(`3.x ${label} → 1002`, T, async () => {
-      const { a, b } = await rawPair(srv);
+      const { a, b, na } = await rawPair(srv);
       track(a); track(b);
       a.sendText('before');
       const payload = op === OP.CLOSE ? closePayload(1000) : 'bad';
       if (op === OP.CONT) a.write(frame(OP.TEXT, 'start', { fin: false }));
       a.write(frame(op, payload, { rsv }));
       a.write(frame(OP.PING, 'after'));
-      await b.expectText('a: before');
+      await b.expectText(`${na}: before`);
       await a.expectClose(1002);
-      await b.expectText('* a has left');
+      await b.expectText(`* ${na} has left`);
     });
   }
 });
@@ -879,7 +941,7 @@ describe('(b) 3.x RSV bits', () => {
 describe('(b) 4.x reserved opcodes', () => {
   for (const op of [3, 4, 5, 6, 7, 11, 12, 13, 14, 15]) {
     test(`4.x opcode ${op} → 1002`, T, async () => {
-      const c = track(await rawJoin(srv, fresh('op'), 'a'));
+      const c = track(await rawJoin(srv, fresh('op'), freshName('a')));
       c.write(frame(op, op >= 8 ? 'ctl' : 'data'));
       await c.expectClose(1002);
     });
@@ -888,29 +950,29 @@ describe('(b) 4.x reserved opcodes', () => {
 
 describe('(b) 5.x fragmentation', () => {
   test('5.x text in 2 fragments', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     a.write(frame(OP.TEXT, 'frag', { fin: false }));
     a.write(frame(OP.CONT, 'mented'));
-    await b.expectText('a: fragmented');
+    await b.expectText(`${na}: fragmented`);
     b.assertClean();
   });
 
   test('5.x text in many fragments incl. empty ones, one write and separate writes', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     const parts = ['', 'a', 'bc', '', 'def', 'g'.repeat(200), '', 'end'];
     const frames = parts.map((p, i) => frame(i === 0 ? OP.TEXT : OP.CONT, p, { fin: i === parts.length - 1 }));
     a.write(Buffer.concat(frames));
-    await b.expectText(`a: ${parts.join('')}`);
+    await b.expectText(`${na}: ${parts.join('')}`);
     for (const f of frames) { a.write(f); await sleep(5); }
-    await b.expectText(`a: ${parts.join('')}`);
+    await b.expectText(`${na}: ${parts.join('')}`);
     const many = Array.from({ length: 300 }, (_, i) => String(i % 10));
     a.write(Buffer.concat(many.map((p, i) => frame(i === 0 ? OP.TEXT : OP.CONT, p, { fin: i === many.length - 1 }))));
-    await b.expectText(`a: ${many.join('')}`);
+    await b.expectText(`${na}: ${many.join('')}`);
     b.assertClean();
   });
 
   test('5.x pings (and a pong) between fragments are answered before the message completes', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     a.write(frame(OP.TEXT, 'one ', { fin: false }));
     a.write(frame(OP.PING, 'mid1'));
     a.write(frame(OP.PONG, 'unsolicited'));
@@ -921,17 +983,18 @@ describe('(b) 5.x fragmentation', () => {
     e = await a.nextEvent();
     assert.equal(e.opcode, OP.PONG); assert.equal(e.payload.toString(), 'mid2');
     a.write(frame(OP.CONT, 'three'));
-    await b.expectText('a: one two three');
+    await b.expectText(`${na}: one two three`);
     a.assertClean(); b.assertClean();
   });
 
   test('5.x JOIN itself fragmented', T, async () => {
     const { c } = await rawOpen(srv); track(c);
     const g = fresh('fj');
+    const n = freshName('n');
     c.write(frame(OP.TEXT, 'JO', { fin: false }));
     c.write(frame(OP.CONT, `IN ${g}`, { fin: false }));
-    c.write(frame(OP.CONT, ' n'));
-    await c.expectText(`* you joined ${g} as n (1 online)`);
+    c.write(frame(OP.CONT, ` ${n}`));
+    await c.expectText(`* you joined ${g} as ${n} (1 online)`);
   });
 
   for (const [label, frames] of [
@@ -944,7 +1007,7 @@ describe('(b) 5.x fragmentation', () => {
     ['binary fragment inside a text message', () => [frame(OP.TEXT, 'x', { fin: false }), frame(OP.BINARY, 'y')]],
   ]) {
     test(`5.x ${label} → 1002`, T, async () => {
-      const c = track(await rawJoin(srv, fresh('frag'), 'a'));
+      const c = track(await rawJoin(srv, fresh('frag'), freshName('a')));
       c.write(Buffer.concat(frames()));
       const cl = await c.nextClose();
       assert.equal(cl.code, 1002, `close ${cl.code} ${JSON.stringify(cl.reason)}; ${c.describe()}`);
@@ -962,24 +1025,24 @@ describe('(b) 6.x UTF-8', () => {
   ];
   for (const [label, bytes] of valid) {
     test(`6.x valid ${label} delivered intact`, T, async () => {
-      const { a, b } = await rawPair(srv); track(a); track(b);
+      const { a, b, na } = await rawPair(srv); track(a); track(b);
       a.write(frame(OP.TEXT, bytes));
       const e = await b.nextEvent();
       assert.equal(e.opcode, OP.TEXT);
-      assert.equal(hex(e.payload, 200), hex(Buffer.concat([Buffer.from('a: '), bytes]), 200));
+      assert.equal(hex(e.payload, 200), hex(Buffer.concat([Buffer.from(`${na}: `), bytes]), 200));
       b.assertClean();
     });
   }
 
   test('6.x a 4-byte char split across fragments (and byte by byte)', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     const smile = Buffer.from('f09f9880', 'hex');
     a.write(frame(OP.TEXT, Buffer.concat([Buffer.from('x'), smile.subarray(0, 2)]), { fin: false }));
     a.write(frame(OP.CONT, Buffer.concat([smile.subarray(2), Buffer.from('y')])));
-    await b.expectText('a: x😀y');
+    await b.expectText(`${na}: x😀y`);
     const s = Buffer.from('κόσμε😀', 'utf8');
     a.write(Buffer.concat([...s].map((byte, i) => frame(i === 0 ? OP.TEXT : OP.CONT, Buffer.from([byte]), { fin: i === s.length - 1 }))));
-    await b.expectText('a: κόσμε😀');
+    await b.expectText(`${na}: κόσμε😀`);
     b.assertClean();
   });
 
@@ -999,27 +1062,27 @@ describe('(b) 6.x UTF-8', () => {
   ];
   for (const [label, h] of invalid) {
     test(`6.x invalid UTF-8: ${label} → 1007`, T, async () => {
-      const c = track(await rawJoin(srv, fresh('u8'), 'a'));
+      const c = track(await rawJoin(srv, fresh('u8'), freshName('a')));
       c.write(frame(OP.TEXT, Buffer.from(h.replace(/ /g, ''), 'hex')));
       await c.expectClose(1007);
     });
   }
 
   test('6.x invalid UTF-8 in a first fragment fails fast (before fin)', T, async () => {
-    const c = track(await rawJoin(srv, fresh('u8'), 'a'));
+    const c = track(await rawJoin(srv, fresh('u8'), freshName('a')));
     c.write(frame(OP.TEXT, Buffer.from('6162ff', 'hex'), { fin: false }));
     await c.expectClose(1007);
   });
 
   test('6.x invalid sequence split across fragments → 1007', T, async () => {
-    const c = track(await rawJoin(srv, fresh('u8'), 'a'));
+    const c = track(await rawJoin(srv, fresh('u8'), freshName('a')));
     c.write(frame(OP.TEXT, Buffer.from('61f0', 'hex'), { fin: false }));
     c.write(frame(OP.CONT, Buffer.from('28', 'hex'), { fin: false }));  // f0 28: not a continuation
     await c.expectClose(1007);
   });
 
   test('6.x truncated sequence at the end of a fragmented message → 1007', T, async () => {
-    const c = track(await rawJoin(srv, fresh('u8'), 'a'));
+    const c = track(await rawJoin(srv, fresh('u8'), freshName('a')));
     c.write(frame(OP.TEXT, Buffer.from('61', 'hex'), { fin: false }));
     c.write(frame(OP.CONT, Buffer.from('e282', 'hex')));  // € cut short
     await c.expectClose(1007);
@@ -1028,7 +1091,7 @@ describe('(b) 6.x UTF-8', () => {
 
 describe('(b) 7.x close', () => {
   test('7.x close 1000 with reason is echoed, then TCP closes; data after close ignored', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     const seen = a.frames.length;
     a.write(Buffer.concat([frame(OP.CLOSE, closePayload(1000, 'bye now')), frame(OP.TEXT, 'after close'), frame(OP.PING, 'x')]));
     const cl = await a.nextClose();
@@ -1036,12 +1099,12 @@ describe('(b) 7.x close', () => {
     await a.expectTcpEnd();
     // No pong and no text after the close frame.
     assert.deepEqual(a.frames.slice(seen).map(fmtFrame), [fmtFrame(cl.frame)]);
-    await b.expectText('* a has left');
+    await b.expectText(`* ${na} has left`);
     a.assertClean();
   });
 
   test('7.x close with no payload → close (empty or 1000), TCP closes', T, async () => {
-    const c = track(await rawJoin(srv, fresh('cl'), 'a'));
+    const c = track(await rawJoin(srv, fresh('cl'), freshName('a')));
     c.write(frame(OP.CLOSE, ''));
     const cl = await c.nextClose();
     assert.ok(cl.code === null || cl.code === 1000, `close code ${cl.code}`);
@@ -1050,21 +1113,21 @@ describe('(b) 7.x close', () => {
   });
 
   test('7.x close in the middle of a fragmented message is echoed', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     a.write(frame(OP.TEXT, 'half', { fin: false }));
     a.write(frame(OP.CLOSE, closePayload(1000)));
     assert.equal((await a.nextClose()).code, 1000);
     await a.expectTcpEnd();
-    await b.expectText('* a has left');
+    await b.expectText(`* ${na} has left`);
     a.assertClean(); b.assertClean();
   });
 
   test('7.x client drops TCP without a close → others see * a has left', T, async () => {
-    const { a, b } = await rawPair(srv); track(b);
+    const { a, b, na } = await rawPair(srv); track(b);
     a.sendText('last');
-    await b.expectText('a: last');
+    await b.expectText(`${na}: last`);
     a.sock.resetAndDestroy();
-    await b.expectText('* a has left');
+    await b.expectText(`* ${na} has left`);
     b.assertClean();
   });
 
@@ -1077,7 +1140,7 @@ describe('(b) 7.x close', () => {
 
   for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999]) {
     test(`7.x valid close code ${code} is echoed`, T, async () => {
-      const c = track(await rawJoin(srv, fresh('cc'), 'a'));
+      const c = track(await rawJoin(srv, fresh('cc'), freshName('a')));
       c.write(frame(OP.CLOSE, closePayload(code, 'r')));
       const cl = await c.nextClose();
       assert.equal(cl.code, code, c.describe());
@@ -1088,7 +1151,7 @@ describe('(b) 7.x close', () => {
 
   for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]) {
     test(`7.x invalid close code ${code} → 1002`, T, async () => {
-      const c = track(await rawJoin(srv, fresh('ic'), 'a'));
+      const c = track(await rawJoin(srv, fresh('ic'), freshName('a')));
       c.write(frame(OP.CLOSE, closePayload(code)));
       const cl = await c.nextClose();
       assert.equal(cl.code, 1002, c.describe());
@@ -1098,29 +1161,29 @@ describe('(b) 7.x close', () => {
   }
 
   test('7.x 1-byte close payload → 1002', T, async () => {
-    const c = track(await rawJoin(srv, fresh('ic'), 'a'));
+    const c = track(await rawJoin(srv, fresh('ic'), freshName('a')));
     c.write(frame(OP.CLOSE, Buffer.from([0x03])));
     await c.expectClose(1002);
   });
 
   test('7.x close reason with invalid UTF-8 → 1007 (invalid payload data)', T, async () => {
-    const c = track(await rawJoin(srv, fresh('ic'), 'a'));
+    const c = track(await rawJoin(srv, fresh('ic'), freshName('a')));
     c.write(frame(OP.CLOSE, Buffer.concat([closePayload(1000), Buffer.from('cebae1bdb9cf83cebccebdeda080', 'hex')])));
     await c.expectClose(1007);
   });
 
   test('7.x close with a 123-byte reason (125-byte payload) is echoed; 124-byte reason → 1002', T, async () => {
-    const c = track(await rawJoin(srv, fresh('cr'), 'a'));
+    const c = track(await rawJoin(srv, fresh('cr'), freshName('a')));
     c.write(frame(OP.CLOSE, closePayload(1000, 'r'.repeat(123))));
     assert.equal((await c.nextClose()).code, 1000);
     await c.expectTcpEnd();
-    const d = track(await rawJoin(srv, fresh('cr'), 'a'));
+    const d = track(await rawJoin(srv, fresh('cr'), freshName('a')));
     d.write(frame(OP.CLOSE, closePayload(1000, 'r'.repeat(124))));
     await d.expectClose(1002);
   });
 
   test('7.x after a server-initiated close, TCP is closed even if the client never answers', T, async () => {
-    const c = track(await rawJoin(srv, fresh('to'), 'a'));
+    const c = track(await rawJoin(srv, fresh('to'), freshName('a')));
     c.write(frame(OP.BINARY, 'x'));
     await c.expectClose(1003, { answer: false });
     await c.expectTcpEnd(5000);
@@ -1129,7 +1192,7 @@ describe('(b) 7.x close', () => {
 
 describe('(b) 9.x limits and masking', () => {
   test('9.x a header announcing more than --max_line_bytes → 1009 at once (no payload sent)', T, async () => {
-    const c = track(await rawJoin(srv, fresh('big'), 'a'));
+    const c = track(await rawJoin(srv, fresh('big'), freshName('a')));
     c.write(frame(OP.TEXT, '', { len: 100000 }).subarray(0, 2 + 8 + 4));
     const cl = await c.nextClose();
     assert.equal(cl.code, 1009, c.describe());
@@ -1137,7 +1200,7 @@ describe('(b) 9.x limits and masking', () => {
   });
 
   test('9.x 4097 bytes over fragments → ERROR line too long + 1009', T, async () => {
-    const c = track(await rawJoin(srv, fresh('big'), 'a'));
+    const c = track(await rawJoin(srv, fresh('big'), freshName('a')));
     c.write(frame(OP.TEXT, 'x'.repeat(4000), { fin: false }));
     c.write(frame(OP.CONT, 'x'.repeat(97)));
     const cl = await c.nextClose();
@@ -1147,25 +1210,25 @@ describe('(b) 9.x limits and masking', () => {
   });
 
   test('9.x exactly 4096 bytes in fragments is delivered', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     a.write(frame(OP.TEXT, 'x'.repeat(4000), { fin: false }));
     a.write(frame(OP.CONT, 'x'.repeat(96)));
-    await b.expectText(`a: ${'x'.repeat(4096)}`);
+    await b.expectText(`${na}: ${'x'.repeat(4096)}`);
   });
 
   test('9.x 65536-byte messages at --max_line_bytes=70000, 20 in a row, in order', T, async () => {
-    const { a, b } = await rawPair(big); track(a); track(b);
+    const { a, b, na } = await rawPair(big); track(a); track(b);
     for (let i = 0; i < 20; i++) a.sendText(String(i).padStart(2, '0') + 'z'.repeat(65534));
     for (let i = 0; i < 20; i++) {
       const m = await b.nextText(5000);
-      assert.equal(m.length, 65539);
-      assert.equal(m.slice(0, 5), `a: ${String(i).padStart(2, '0')}`);
+      assert.equal(m.length, na.length + 2 + 65536);
+      assert.equal(m.slice(0, na.length + 4), `${na}: ${String(i).padStart(2, '0')}`);
     }
     b.assertClean();
   });
 
   test('9.x 64-bit length with the top bit set → 1002 or 1009', T, async () => {
-    const c = track(await rawJoin(srv, fresh('big'), 'a'));
+    const c = track(await rawJoin(srv, fresh('big'), freshName('a')));
     const h = Buffer.from([0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4]);
     c.write(h);
     const cl = await c.nextClose();
@@ -1179,7 +1242,7 @@ describe('(b) 9.x limits and masking', () => {
   });
 
   test('9.x a continuation header that pushes the message over the limit → 1009 before its payload', T, async () => {
-    const c = track(await rawJoin(srv, fresh('big'), 'a'));
+    const c = track(await rawJoin(srv, fresh('big'), freshName('a')));
     c.write(frame(OP.TEXT, 'x'.repeat(4000), { fin: false }));
     c.write(frame(OP.CONT, '', { len: 200 }).subarray(0, 2 + 2 + 4));
     const cl = await c.nextClose();
@@ -1187,7 +1250,7 @@ describe('(b) 9.x limits and masking', () => {
   });
 
   test('2.x 2000 pings in one write → 2000 pongs in order', T, async () => {
-    const c = track(await rawJoin(srv, fresh('flood'), 'a'));
+    const c = track(await rawJoin(srv, fresh('flood'), freshName('a')));
     const n = 2000;
     c.write(Buffer.concat(Array.from({ length: n }, (_, i) => frame(OP.PING, `${i}`.padStart(100, '.')))));
     for (let i = 0; i < n; i++) {
@@ -1199,24 +1262,24 @@ describe('(b) 9.x limits and masking', () => {
   });
 
   test('9.x the limit counts bytes: 4096 bytes of 2-byte chars delivered, 4097 bytes → 1009', T, async () => {
-    const { a, b } = await rawPair(srv); track(a); track(b);
+    const { a, b, na } = await rawPair(srv); track(a); track(b);
     a.sendText('é'.repeat(2048));
-    await b.expectText(`a: ${'é'.repeat(2048)}`);
+    await b.expectText(`${na}: ${'é'.repeat(2048)}`);
     a.sendText('é'.repeat(2048) + 'x');
     const cl = await a.nextClose();
     assert.equal(cl.code, 1009, a.describe());
     assert.deepEqual(cl.texts, ['ERROR line too long']);
-    await b.expectText('* a has left');
+    await b.expectText(`* ${na} has left`);
   });
 
   test('unmasked client text frame → 1002', T, async () => {
-    const c = track(await rawJoin(srv, fresh('um'), 'a'));
+    const c = track(await rawJoin(srv, fresh('um'), freshName('a')));
     c.write(frame(OP.TEXT, 'no mask', { mask: false }));
     await c.expectClose(1002);
   });
 
   test('unmasked client ping → 1002', T, async () => {
-    const c = track(await rawJoin(srv, fresh('um'), 'a'));
+    const c = track(await rawJoin(srv, fresh('um'), freshName('a')));
     c.write(frame(OP.PING, 'no mask', { mask: false }));
     await c.expectClose(1002);
   });
@@ -1236,7 +1299,7 @@ describe('(b) chat semantics over raw frames', () => {
     const cl = await c.nextClose();
     assert.deepEqual(cl.texts, ['ERROR expected JOIN <group> <name>']);
     assert.equal(cl.code, 1008);
-    const d = track(await rawJoin(srv, fresh('q'), 'a'));
+    const d = track(await rawJoin(srv, fresh('q'), freshName('a')));
     d.sendText('/quit');
     await d.expectClose(1000, { texts: ['* bye'] });
   });
@@ -1245,23 +1308,24 @@ describe('(b) chat semantics over raw frames', () => {
 describe('(a2) interop and load', () => {
   test('invalid UTF-8 from a TCP member never reaches ws members as invalid text', T, async () => {
     const g = fresh('bad8');
-    const w = track(await wsJoin(srv, g, 'w', 1));
-    const r = track(await rawJoin(srv, g, 'r'));
-    await w.expect('* r has joined');
+    const [nw, nr, nt] = [freshName('w'), freshName('r'), freshName('t')];
+    const w = track(await wsJoin(srv, g, nw, 1));
+    const r = track(await rawJoin(srv, g, nr));
+    await w.expect(`* ${nr} has joined`);
     const t = track(await LineClient.connect(srv.port));
-    t.send(`JOIN ${g} t`);
-    await t.expect(`* you joined ${g} as t (3 online)`);
-    await w.expect('* t has joined');
-    await r.expectText('* t has joined');
+    t.send(`JOIN ${g} ${nt}`);
+    await t.expect(`* you joined ${g} as ${nt} (3 online)`);
+    await w.expect(`* ${nt} has joined`);
+    await r.expectText(`* ${nt} has joined`);
     t.sock.write(Buffer.from('6f6b20ff fe 20 c0af 20 eda080 0a'.replace(/ /g, ''), 'hex'));
     t.send('after');
     // The raw parser records invalid UTF-8 text frames as violations; the
     // strict ws client fails the connection (1007/1006) on them.
-    for (;;) { const m = await r.nextText(); if (m === 't: after') break; }
+    for (;;) { const m = await r.nextText(); if (m === `${nt}: after`) break; }
     r.assertClean();
     const got = [];
     try {
-      for (;;) { const m = await w.next(); got.push(m); if (m === 't: after') break; }
+      for (;;) { const m = await w.next(); got.push(m); if (m === `${nt}: after`) break; }
     } catch (e) {
       throw new Error(`ws client failed after ${JSON.stringify(got)}: ${e.message}; errors ${w.errors.map(String)}`);
     }
@@ -1270,17 +1334,18 @@ describe('(a2) interop and load', () => {
 
   test('40 ws clients in one group, 25 messages each, every member gets all in order', T, async () => {
     const g = fresh('crowd');
+    const u = freshName('u');  // Members ${u}_0 .. ${u}_39.
     const n = 40, per = 25;
     const cs = [];
-    for (let i = 0; i < n; i++) cs.push(track(await wsJoin(srv, g, `u${i}`, i + 1)));
+    for (let i = 0; i < n; i++) cs.push(track(await wsJoin(srv, g, `${u}_${i}`, i + 1)));
     // Drain the join notices: member i sees the joins of i+1..n-1.
-    await Promise.all(cs.map(async (c, i) => { for (let j = i + 1; j < n; j++) await c.expect(`* u${j} has joined`, 5000); }));
+    await Promise.all(cs.map(async (c, i) => { for (let j = i + 1; j < n; j++) await c.expect(`* ${u}_${j} has joined`, 5000); }));
     for (let k = 0; k < per; k++) for (let i = 0; i < n; i++) cs[i].send(`m ${k}`);
     await Promise.all(cs.map(async (c, i) => {
       const next = new Array(n).fill(0);
       for (let x = 0; x < (n - 1) * per; x++) {
         const m = await c.next(8000);
-        const mm = /^u(\d+): m (\d+)$/.exec(m);
+        const mm = new RegExp(`^${u}_(\\d+): m (\\d+)$`).exec(m);
         assert.ok(mm, `u${i} got ${JSON.stringify(m)}`);
         const from = +mm[1];
         assert.notEqual(from, i, 'echo to sender');
@@ -1299,26 +1364,27 @@ describe('(a3) rate-limited server: held messages resume in order', () => {
 
   test('30 ws messages then /quit behind them: all delivered in order, then * bye + 1000', T, async () => {
     const g = fresh('rate');
-    const a = track(await wsJoin(rs, g, 'a', 1));
-    const b = track(await wsJoin(rs, g, 'b', 2));
-    await a.expect('* b has joined');
+    const [na, nb] = [freshName('a'), freshName('b')];
+    const a = track(await wsJoin(rs, g, na, 1));
+    const b = track(await wsJoin(rs, g, nb, 2));
+    await a.expect(`* ${nb} has joined`);
     for (let i = 0; i < 30; i++) a.send(`r ${i}`);
     a.send('/quit');
-    for (let i = 0; i < 30; i++) await b.expect(`a: r ${i}`, 5000);
+    for (let i = 0; i < 30; i++) await b.expect(`${na}: r ${i}`, 5000);
     await a.expect('* bye', 5000);
     assert.equal((await a.closeInfo()).code, 1000);
-    await b.expect('* a has left');
+    await b.expect(`* ${na} has left`);
     a.assertClean(); b.assertClean();
   });
 
   test('raw: fragmented and pipelined messages under the rate limit keep order', T, async () => {
-    const { a, b } = await rawPair(rs); track(a); track(b);
+    const { a, b, na } = await rawPair(rs); track(a); track(b);
     const bytes = [];
     for (let i = 0; i < 15; i++) {
       bytes.push(frame(OP.TEXT, `f${i}-`, { fin: false }), frame(OP.PING, `p${i}`), frame(OP.CONT, 'end'));
     }
     a.write(Buffer.concat(bytes));
-    for (let i = 0; i < 15; i++) await b.expectText(`a: f${i}-end`, 5000);
+    for (let i = 0; i < 15; i++) await b.expectText(`${na}: f${i}-end`, 5000);
     a.assertClean(); b.assertClean();
   });
 });
@@ -1328,13 +1394,14 @@ describe('(c) beyond the written contract', () => {
     const s2 = await startServer(['--max_output_bytes=65536']);
     try {
       const g = fresh('slow');
-      const a = await rawJoin(s2, g, 'a');
-      const slow = await rawJoin(s2, g, 'slow');
+      const [na, nslow, nt] = [freshName('a'), freshName('slow'), freshName('t')];
+      const a = await rawJoin(s2, g, na);
+      const slow = await rawJoin(s2, g, nslow);
       const t = await LineClient.connect(s2.port);
-      t.send(`JOIN ${g} t`);
-      await t.expect(`* you joined ${g} as t (3 online)`);
-      await a.expectText('* slow has joined');
-      await a.expectText('* t has joined');
+      t.send(`JOIN ${g} ${nt}`);
+      await t.expect(`* you joined ${g} as ${nt} (3 online)`);
+      await a.expectText(`* ${nslow} has joined`);
+      await a.expectText(`* ${nt} has joined`);
       slow.sock.pause();
       const line = 'q'.repeat(1000);
       // Loopback socket buffers absorb several MB before the server queues.
@@ -1343,7 +1410,7 @@ describe('(c) beyond the written contract', () => {
       const reader = (async () => {
         while (!left && Date.now() < deadline) {
           const l = await t.next(Math.max(1, deadline - Date.now()));
-          if (l === '* slow has left') left = true; else got++;
+          if (l === `* ${nslow} has left`) left = true; else got++;
         }
       })().catch((e) => e);
       while (!left && Date.now() < deadline && sent < 40000) {
@@ -1366,18 +1433,19 @@ describe('(c) beyond the written contract', () => {
       assert.equal(slow.buf.length, 0, `a partial frame was left: ${hex(slow.buf)}`);
       slow.assertClean();
       a.sendText('after');
-      for (;;) { const l = await t.next(); if (l === 'a: after') break; }
+      for (;;) { const l = await t.next(); if (l === `${na}: after`) break; }
       a.destroy(); slow.destroy(); t.destroy();
     } finally { await stopServer(s2); }
   });
 
   test('a ws message containing a newline cannot forge extra lines for TCP members', T, async () => {
     const g = fresh('nl');
-    const a = track(await rawJoin(srv, g, 'a'));
+    const [na, nt] = [freshName('a'), freshName('t')];
+    const a = track(await rawJoin(srv, g, na));
     const t = track(await LineClient.connect(srv.port));
-    t.send(`JOIN ${g} t`);
-    await t.expect(`* you joined ${g} as t (2 online)`);
-    await a.expectText('* t has joined');
+    t.send(`JOIN ${g} ${nt}`);
+    await t.expect(`* you joined ${g} as ${nt} (2 online)`);
+    await a.expectText(`* ${nt} has joined`);
     a.sendText('hi\n* mallory has joined');
     a.sendText('marker');
     // Either refused (a closed, t sees a leave) or delivered without splitting.
@@ -1385,10 +1453,10 @@ describe('(c) beyond the written contract', () => {
     for (;;) {
       const l = await t.next();
       lines.push(l);
-      if (l === 'a: marker' || l === '* a has left') break;
+      if (l === `${na}: marker` || l === `* ${na} has left`) break;
     }
     let sender = 'still open';
-    if (lines.includes('* a has left')) { try { const cl = await a.nextClose(); sender = `closed ${cl.code} ${JSON.stringify(cl.reason)} after texts ${JSON.stringify(cl.texts)}`; } catch (e) { sender = e.message; } }
+    if (lines.includes(`* ${na} has left`)) { try { const cl = await a.nextClose(); sender = `closed ${cl.code} ${JSON.stringify(cl.reason)} after texts ${JSON.stringify(cl.texts)}`; } catch (e) { sender = e.message; } }
     console.log(`# newline message: TCP member saw ${JSON.stringify(lines)}; ws sender: ${sender}`);
     assert.ok(!lines.includes('* mallory has joined'), `TCP member saw a forged line: ${JSON.stringify(lines)}`);
   });
@@ -1397,14 +1465,15 @@ describe('(c) beyond the written contract', () => {
     const s2 = await startServer(['--ws_ping_interval_s=1']);
     try {
       const g = fresh('talk');
-      const a = await rawJoin(s2, g, 'a');
+      const [na, nt] = [freshName('a'), freshName('t')];
+      const a = await rawJoin(s2, g, na);
       const t = await LineClient.connect(s2.port);  // TCP: never pinged
-      t.send(`JOIN ${g} t`);
-      await t.expect(`* you joined ${g} as t (2 online)`);
+      t.send(`JOIN ${g} ${nt}`);
+      await t.expect(`* you joined ${g} as ${nt} (2 online)`);
       for (let i = 0; i < 10; i++) { a.sendText(`talk ${i}`); await sleep(400); }
       for (let i = 0; i < 10; i++) {
         const m = await t.next();
-        if (m !== `a: talk ${i}`) throw new Error(`t got ${JSON.stringify(m)}; a: ${a.describe()}`);
+        if (m !== `${na}: talk ${i}`) throw new Error(`t got ${JSON.stringify(m)}; a: ${a.describe()}`);
       }
       assert.ok(!a.ended, `a was closed: ${a.describe()}`);
       a.destroy(); t.destroy();
@@ -1419,12 +1488,13 @@ describe('server pings', () => {
 
   test('server pings a silent client, a pong keeps it; no pong → closed', T, async () => {
     const g = fresh('ka');
-    const a = track(await rawJoin(ps, g, 'a'));
-    const b = track(await rawJoin(ps, g, 'b'));
-    await a.expectText('* b has joined');
+    const [na, nb, nt] = [freshName('a'), freshName('b'), freshName('t')];
+    const a = track(await rawJoin(ps, g, na));
+    const b = track(await rawJoin(ps, g, nb));
+    await a.expectText(`* ${nb} has joined`);
     const t = track(await LineClient.connect(ps.port));
-    t.send(`JOIN ${g} t`);
-    await t.expect(`* you joined ${g} as t (3 online)`);
+    t.send(`JOIN ${g} ${nt}`);
+    await t.expect(`* you joined ${g} as ${nt} (3 online)`);
     // a answers every ping for 4 s; b answers none.
     const answerPings = async () => {
       const until = Date.now() + 4000;
@@ -1462,21 +1532,22 @@ describe('server pings', () => {
     assert.ok(rb.closed, `b not closed within 6 s of not answering pings; ${b.describe()}`);
     b.assertClean();
     a.sendText('alive');
-    await t.expect('* b has left');
-    await t.expect('a: alive');
+    await t.expect(`* ${nb} has left`);
+    await t.expect(`${na}: alive`);
     a.assertClean();
     assert.ok(Date.now() - t0 < 8000);
   });
 
   test('npm ws client (auto pong) stays connected across several intervals', T, async () => {
     const g = fresh('keep');
-    const a = track(await wsJoin(ps, g, 'a', 1));
-    const b = track(await wsJoin(ps, g, 'b', 2));
-    await a.expect('* b has joined');
+    const [na, nb] = [freshName('a'), freshName('b')];
+    const a = track(await wsJoin(ps, g, na, 1));
+    const b = track(await wsJoin(ps, g, nb, 2));
+    await a.expect(`* ${nb} has joined`);
     await sleep(3500);
     assert.ok(a.pings.length >= 1, 'ws client was never pinged');
     a.send('still alive');
-    await b.expect('a: still alive');
+    await b.expect(`${na}: still alive`);
     a.assertClean(); b.assertClean();
   });
 });
@@ -1485,9 +1556,10 @@ describe('server shutdown', () => {
   test('SIGTERM → * server shutting down + close 1001 to ws clients', T, async () => {
     const s = await startServer();
     const g = fresh('bye');
-    const a = await wsJoin(s, g, 'a', 1);
-    const r = await rawJoin(s, g, 'r');
-    await a.expect('* r has joined');
+    const [na, nr] = [freshName('a'), freshName('r')];
+    const a = await wsJoin(s, g, na, 1);
+    const r = await rawJoin(s, g, nr);
+    await a.expect(`* ${nr} has joined`);
     s.proc.kill('SIGTERM');
     await a.expect('* server shutting down');
     assert.equal((await a.closeInfo(4000)).code, 1001);
