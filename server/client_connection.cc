@@ -192,7 +192,8 @@ void ClientConnection::DropAsTooSlow() {
                << (session_.joined() ? session_.name() : "(not joined)")
                << " in "
                << (session_.joined() ? session_.group()->name() : "(none)")
-               << ": " << output_.pending_bytes() << " bytes pending";
+               << " from " << PeerAddress(fd_) << ": "
+               << output_.pending_bytes() << " bytes pending";
   output_.DropUnstarted();
   CountDrop(DropReason::kSlow);
   CloseWith(FormatError(kErrorTooSlow), CloseReason::kTooSlow);
