@@ -62,9 +62,11 @@ class TlsStream {
 
   // Sends `bytes` (at most kMaxRecord) as one record. kDone: `*taken` bytes
   // were sent, all of them unless the record was cut short. kWantRead or
-  // kWantWrite: the stream took all of `bytes` (`*taken` = size) and keeps
-  // a copy, so the caller may reuse its buffer; ResumeWrite() finishes them
-  // and must return kDone before the next Write().
+  // kWantWrite while the handshake is still running: nothing was taken
+  // (`*taken` = 0); call Write() again. kWantRead or kWantWrite after it:
+  // the stream took all of `bytes` (`*taken` = size) and keeps a copy, so
+  // the caller may reuse its buffer; ResumeWrite() finishes them and must
+  // return kDone before the next Write().
   Result Write(absl::string_view bytes, size_t* taken);
   Result ResumeWrite();
   // A Write() is waiting for ResumeWrite().
