@@ -54,25 +54,36 @@ std::string OpenSslErrors() {
   return text.empty() ? "no OpenSSL error queued" : text;
 }
 
-absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Load(
-    const Options& options) {
+absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::New(
+    const SSL_METHOD* method, const Options& options) {
   ERR_clear_error();
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* ctx = SSL_CTX_new(method);
   if (ctx == nullptr) {
     return absl::InternalError(absl::StrCat("SSL_CTX_new: ", OpenSslErrors()));
   }
-  // From here on the TlsContext owns ctx, also on the error paths.
+  // From here on the TlsContext owns ctx, also on the callers' error paths.
   std::shared_ptr<TlsContext> context(new TlsContext(ctx, options));
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_ENABLE_KTLS |
-                               SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Both sides: kTLS where the kernel has it; an EOF without close_notify
+  // is an end, not an error.
+  SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS | SSL_OP_IGNORE_UNEXPECTED_EOF);
   // Idle connections give their read and write buffers back; a write may
   // progress record by record, and a retry may pass the same bytes from a
-  // moved buffer (the staging buffer is the connection's).
+  // moved buffer (TlsStream's copy of a blocked record).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
                             SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return context;
+}
+
+absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Load(
+    const Options& options) {
+  absl::StatusOr<std::shared_ptr<TlsContext>> made =
+      New(TLS_server_method(), options);
+  if (!made.ok()) return made.status();
+  std::shared_ptr<TlsContext> context = *std::move(made);
+  SSL_CTX* const ctx = context->ctx_;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   // No session tickets: nothing is written after the handshake, which
   // keeps the kernel-TLS path a plain sendmsg; clients do a full handshake
   // on reconnect, which chat clients rarely do.
@@ -109,12 +120,11 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::Load(
 
 absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::LoadClient(
     const ClientOptions& client) {
-  ERR_clear_error();
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (ctx == nullptr) {
-    return absl::InternalError(absl::StrCat("SSL_CTX_new: ", OpenSslErrors()));
-  }
-  std::shared_ptr<TlsContext> context(new TlsContext(ctx, Options()));
+  absl::StatusOr<std::shared_ptr<TlsContext>> made =
+      New(TLS_client_method(), Options());
+  if (!made.ok()) return made.status();
+  std::shared_ptr<TlsContext> context = *std::move(made);
+  SSL_CTX* const ctx = context->ctx_;
   SSL_CTX_set_min_proto_version(
       ctx, client.min_version != 0 ? client.min_version : TLS1_2_VERSION);
   if (client.max_version != 0) {
@@ -125,10 +135,6 @@ absl::StatusOr<std::shared_ptr<const TlsContext>> TlsContext::LoadClient(
     SSL_CTX_set_security_level(ctx, 0);
     SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
   }
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
-                            SSL_MODE_ENABLE_PARTIAL_WRITE |
-                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS | SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (client.verify) {
     const int loaded = client.ca_file.empty()
                            ? SSL_CTX_set_default_verify_paths(ctx)

@@ -24,6 +24,7 @@
 #include "third_party/mutex.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_method_st SSL_METHOD;
 
 namespace chatd {
 
@@ -68,6 +69,9 @@ class TlsContext {
 
  private:
   TlsContext(SSL_CTX* ctx, const Options& options);
+  // A context of `method` with what both roles set.
+  static absl::StatusOr<std::shared_ptr<TlsContext>> New(
+      const SSL_METHOD* method, const Options& options);
 
   SSL_CTX* const ctx_;
   const Options options_;  // alpn_ is read by OpenSSL's callback.

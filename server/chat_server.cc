@@ -21,17 +21,25 @@ namespace {
 constexpr absl::string_view kPortNames[] = {"line port", "HTTP port",
                                             "TLS line port", "HTTPS port"};
 
-// The certificate for a TLS port speaking `protocol`.
-absl::StatusOr<std::shared_ptr<const TlsContext>> LoadTls(
-    const ChatServer::Options& options, Protocol protocol) {
-  TlsContext::Options tls;
-  tls.cert_file = options.tls_cert_file;
-  tls.key_file = options.tls_key_file;
-  if (protocol == Protocol::kHttp) tls.alpn = "http/1.1";
-  return TlsContext::Load(tls);
-}
-
 }  // namespace
+
+absl::StatusOr<ChatServer::TlsContexts> ChatServer::LoadTls(
+    const Options& options) {
+  TlsContexts contexts;
+  for (int protocol = 0; protocol < kProtocols; ++protocol) {
+    TlsContext::Options tls;
+    tls.cert_file = options.tls_cert_file;
+    tls.key_file = options.tls_key_file;
+    if (static_cast<Protocol>(protocol) == Protocol::kHttp) {
+      tls.alpn = "http/1.1";
+    }
+    absl::StatusOr<std::shared_ptr<const TlsContext>> context =
+        TlsContext::Load(tls);
+    if (!context.ok()) return context.status();
+    contexts[protocol] = *std::move(context);
+  }
+  return contexts;
+}
 
 absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
     const Options& options) {
@@ -53,13 +61,12 @@ absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
           absl::StrCat(kPortNames[i], " must be -1 to 65535"));
     }
   }
+  // Loaded before anything listens: a bad file stops the start.
+  TlsContexts tls_contexts;
   if (tls) {
-    // Checked before anything listens: a bad file stops the start.
-    for (Protocol protocol : {Protocol::kLine, Protocol::kHttp}) {
-      absl::StatusOr<std::shared_ptr<const TlsContext>> context =
-          LoadTls(options, protocol);
-      if (!context.ok()) return context.status();
-    }
+    absl::StatusOr<TlsContexts> loaded = LoadTls(options);
+    if (!loaded.ok()) return loaded.status();
+    tls_contexts = *std::move(loaded);
   }
   absl::StatusOr<std::vector<std::string>> addresses =
       ParseBindList(options.bind);
@@ -98,10 +105,7 @@ absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
     }
   }
   std::unique_ptr<ChatServer> server(new ChatServer(options, listeners, ports));
-  if (tls) {
-    const absl::Status loaded = server->ReloadTls();
-    if (!loaded.ok()) return loaded;  // The files changed under us.
-  }
+  if (tls) server->InstallTls(std::move(tls_contexts));
   return server;
 }
 
@@ -149,22 +153,21 @@ ChatServer::ChatServer(const Options& options,
 
 absl::Status ChatServer::ReloadTls() {
   if (options_.tls_cert_file.empty()) return absl::OkStatus();
-  std::shared_ptr<const TlsContext> loaded[kProtocols];
-  for (int protocol = 0; protocol < kProtocols; ++protocol) {
-    absl::StatusOr<std::shared_ptr<const TlsContext>> context =
-        LoadTls(options_, static_cast<Protocol>(protocol));
-    if (!context.ok()) {
-      tls_reload_errors_.fetch_add(1, std::memory_order_relaxed);
-      return context.status();
-    }
-    loaded[protocol] = *std::move(context);
+  absl::StatusOr<TlsContexts> loaded = LoadTls(options_);
+  if (!loaded.ok()) {
+    tls_reload_errors_.fetch_add(1, std::memory_order_relaxed);
+    return loaded.status();
   }
+  InstallTls(*std::move(loaded));
+  return absl::OkStatus();
+}
+
+void ChatServer::InstallTls(TlsContexts contexts) {
   // Both or neither: the two ports never serve different certificates.
   for (int protocol = 0; protocol < kProtocols; ++protocol) {
-    tls_[protocol].Set(std::move(loaded[protocol]));
+    tls_[protocol].Set(std::move(contexts[protocol]));
   }
   tls_reloads_.fetch_add(1, std::memory_order_relaxed);
-  return absl::OkStatus();
 }
 
 ChatServer::~ChatServer() { Stop(); }

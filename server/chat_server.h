@@ -9,6 +9,7 @@
 #ifndef CHATD_SERVER_CHAT_SERVER_H_
 #define CHATD_SERVER_CHAT_SERVER_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -105,6 +106,12 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
   ChatServer(const Options& options,
              const std::vector<Acceptor::Listener>& listeners,
              const uint16_t (&ports)[kPorts]);
+
+  // One certificate load, by Protocol: ALPN differs per port.
+  using TlsContexts = std::array<std::shared_ptr<const TlsContext>, kProtocols>;
+  static absl::StatusOr<TlsContexts> LoadTls(const Options& options);
+  // Makes `contexts` the ones new TLS connections get.
+  void InstallTls(TlsContexts contexts);
 
   bool tls_enabled() const { return tls_port() != 0 || https_port() != 0; }
   void OnAccept(int fd, const sockaddr_storage& peer, Port port);
