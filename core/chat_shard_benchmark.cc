@@ -2,16 +2,18 @@
 // the same shard reaches N-1 output queues. Measures what a broadcast costs
 // per recipient (a reference bump and a queue push; no copy, no format).
 
+#include <benchmark/benchmark.h>
+
 #include <memory>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
+#include "core/line_session.h"
+#include "core/member.h"
 #include "core/session.h"
 #include "net/payload.h"
 
@@ -23,16 +25,16 @@ namespace {
 // message behind them.
 class SelfTransport : public ChatShard::Transport {
  public:
-  void Post(int, GroupLine line) override {
-    posted_.push_back(std::move(line));
+  void Post(int, ShardPost post) override {
+    posted_.push_back(std::move(post));
   }
   void DeliverAll(ChatShard& shard) {
-    for (const GroupLine& line : posted_) shard.Deliver(line);
+    for (const ShardPost& post : posted_) shard.Deliver(post);
     posted_.clear();
   }
 
  private:
-  std::vector<GroupLine> posted_;
+  std::vector<ShardPost> posted_;
 };
 
 // Holds what a session is sent, like a connection's output queue would,
@@ -40,6 +42,7 @@ class SelfTransport : public ChatShard::Transport {
 class QueueOutput final : public SessionOutput {
  public:
   void Send(PayloadRef line) override { queued_.push_back(std::move(line)); }
+  void EndSession(PayloadRef) override {}
   size_t queued() const { return queued_.size(); }
   void Flush() { queued_.clear(); }
 
@@ -55,11 +58,11 @@ void BM_BroadcastWithinOneShard(benchmark::State& state) {
   SessionLimits limits;
   const absl::Time now = absl::Now();
   std::vector<std::unique_ptr<QueueOutput>> outputs;
-  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<std::unique_ptr<LineSession>> sessions;
   for (int i = 0; i < members; ++i) {
     outputs.push_back(std::make_unique<QueueOutput>());
     sessions.push_back(
-        std::make_unique<Session>(&shard, outputs.back().get(), limits));
+        std::make_unique<LineSession>(&shard, outputs.back().get(), limits));
     sessions.back()->OnInput(absl::StrCat("JOIN room m", i, "\n"), now);
     transport.DeliverAll(shard);
   }

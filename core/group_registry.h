@@ -1,16 +1,16 @@
-// GroupRegistry is the one piece of chat state shared by all workers: which
-// groups exist, which names are taken (one namespace for the whole server,
-// whatever group or transport), and which workers have members of each
-// group. Every worker holds a pointer to the single registry owned by the
-// server.
+// GroupRegistry is the one piece of chat state shared by all workers: who is
+// online (one namespace of names for the whole server, whatever group or
+// transport), which groups exist with their members, topics and modes, and
+// which workers and wire classes have members of each group. Every worker
+// holds a pointer to the single registry owned by the server.
 //
 // Names and group names compare ASCII-case-insensitively (IRC's
 // CASEMAPPING=ascii, which the IRC front end advertises): "Tim" takes "tim",
 // and "Cooking" is the group "cooking", shown as it was first written.
 //
-// Joins and leaves take the registry mutex; they are rare next to messages.
-// Messages never lock: a broadcaster reads the group's worker mask with one
-// atomic load to learn which other workers to post to.
+// Membership changes and queries take the registry mutex; they are rare next
+// to messages. Messages never lock: a broadcaster reads the group's epoch,
+// then its worker and class masks, with atomic loads.
 #ifndef CHATD_CORE_GROUP_REGISTRY_H_
 #define CHATD_CORE_GROUP_REGISTRY_H_
 
@@ -19,15 +19,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "core/wire_class.h"
 #include "third_party/mutex.h"
 
 namespace chatd {
@@ -35,9 +40,10 @@ namespace chatd {
 // Workers are named by bits of a 64-bit mask.
 inline constexpr int kMaxWorkers = 64;
 
-// A group as every worker sees it. Its id and name never change; the mask
-// changes under the registry mutex and is read without it. A Group lives from
-// its first join to its last leave, so a member may hold a pointer to it.
+// A group as every worker sees it. Its id and name never change; the masks
+// change under the registry mutex and are read without it. A Group lives
+// from its first join to its last leave, so a member may hold a pointer to
+// it.
 class Group {
  public:
   Group(uint64_t id, std::string name) : id_(id), name_(std::move(name)) {}
@@ -53,13 +59,18 @@ class Group {
   uint64_t worker_mask() const {
     return worker_mask_.load(std::memory_order_relaxed);
   }
+  // The wire classes of the members, as worker_mask() is for workers.
+  ClassMask class_mask() const {
+    return class_mask_.load(std::memory_order_relaxed);
+  }
 
   // Counts the group's joins and leaves. A broadcast is stamped with the
   // epoch it was sent at and reaches only members who joined at or before
   // it, so nobody hears of events from before they joined, wherever the
   // broadcast was still in flight. Acquire: pairs with the release in
   // Join(), so a broadcaster that sees a join's epoch also sees the worker
-  // bit that join set, and posts to that worker.
+  // and class bits that join set, and posts to that worker the form that
+  // class reads.
   uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
  private:
@@ -68,67 +79,232 @@ class Group {
   const uint64_t id_;
   const std::string name_;
   std::atomic<uint64_t> worker_mask_{0};
+  std::atomic<ClassMask> class_mask_{0};
   std::atomic<uint64_t> epoch_{0};
+};
+
+// A group's id and an epoch: one group of an event that reaches several.
+struct GroupEpoch {
+  uint64_t group_id;
+  uint64_t epoch;
+};
+
+// A member's standing in one group.
+enum MemberFlag : uint8_t {
+  kFlagOp = 1,     // "@": the creator, or given +o.
+  kFlagVoice = 2,  // "+"
+};
+
+// Channel modes that can be set (n is always on).
+enum GroupMode : uint8_t {
+  kModeTopicLocked = 1,  // +t: only ops set the topic.
 };
 
 class GroupRegistry {
  public:
   // Called with the registry mutex held, so that announcements are ordered
-  // with the membership changes they announce: `other_workers` is the mask
-  // of workers, other than the caller's, that have members after the change,
-  // and `epoch` the group's epoch after it.
+  // with the changes they announce: `other_workers` is the mask of workers,
+  // other than the caller's, that have members after the change, and
+  // `epoch` the group's epoch after it.
   using Announce = absl::FunctionRef<void(
       const Group& group, uint64_t other_workers, uint64_t epoch)>;
+  // The same for a change to several groups at once (a member quitting or
+  // renaming): each group with its epoch, and the workers other than the
+  // caller's with members in any of them.
+  using AnnounceMany = absl::FunctionRef<void(
+      absl::Span<const GroupEpoch> groups, uint64_t other_workers)>;
+
+  // Who holds a name.
+  struct Person {
+    uint64_t member_id = 0;
+    int worker = 0;
+    WireClass wire_class = WireClass::kLine;
+    // IRC members only; a line member's user is its name.
+    std::string user;
+    std::string realname;
+  };
+
+  // A member of a group, as NAMES, WHO and WHOIS show it.
+  struct MemberInfo {
+    std::string name;  // As written.
+    std::string user;
+    std::string realname;
+    std::string away;   // Empty unless away.
+    uint8_t flags = 0;  // MemberFlag bits.
+    bool irc = false;
+  };
+
+  // What a private message needs to know about its recipient.
+  struct Recipient {
+    std::string name;
+    uint64_t member_id;
+    int worker;
+    WireClass wire_class;
+    std::string away;
+  };
 
   struct Joined {
     Group* group;
     size_t online;   // Members after the join, the joiner included.
     uint64_t epoch;  // The group's epoch at the join.
+    bool op;         // The joiner created the group.
+  };
+
+  struct Topic {
+    std::string text;  // Empty: none set.
+    std::string set_by;
+    absl::Time set_at;
+  };
+
+  struct GroupInfo {
+    std::string name;
+    size_t members;
+    std::string topic;
+    absl::Time created;
+    uint8_t modes;  // GroupMode bits.
   };
 
   GroupRegistry() = default;
   GroupRegistry(const GroupRegistry&) = delete;
   GroupRegistry& operator=(const GroupRegistry&) = delete;
 
-  // Adds `name` to `group` (creating it) as a member living on `worker`.
-  // Fails with AlreadyExists when the name is taken anywhere on the server.
+  // Takes `name` for a member. AlreadyExists (kErrorNameTaken) when taken
+  // anywhere on the server, in any case.
+  absl::Status ClaimName(absl::string_view name, Person person);
+  // Frees a name claimed by ClaimName; its member must have left every
+  // group.
+  void ReleaseName(absl::string_view name);
+  // Moves a member's name to `to` (which may differ only in case) in every
+  // group it is in, all under one lock, and announces it to those groups'
+  // members at their current epochs. AlreadyExists when `to` is taken.
+  absl::Status Rename(absl::string_view from, absl::string_view to, int worker,
+                      AnnounceMany announce);
+  // A member's wire class changed (IRC caps); the class masks follow.
+  void SetWireClass(absl::string_view name, WireClass wire_class);
+  // The away text, empty when back.
+  void SetAway(absl::string_view name, absl::string_view away);
+
+  // The holder of `name`, if online.
+  std::optional<Recipient> FindRecipient(absl::string_view name) const;
+  // A member's details and groups (shown with their prefixes, "@#a"), for
+  // WHOIS; nullopt if not online.
+  std::optional<std::pair<MemberInfo, std::vector<std::string>>> FindMember(
+      absl::string_view name) const;
+
+  // Adds the holder of `name` to `group` (creating it, with the member as
+  // its op) on `worker`. AlreadyExists when it already is a member.
   absl::StatusOr<Joined> Join(absl::string_view group, absl::string_view name,
                               int worker, Announce announce);
-
   // Removes a member added by Join. The group is forgotten, and `group`
   // dangles, once its last member has left.
   void Leave(Group* group, absl::string_view name, int worker,
              Announce announce);
+  // Removes `name` from all of `groups` at once (each was joined on
+  // `worker`), announcing it once for all of them.
+  void LeaveMany(absl::Span<Group* const> groups, absl::string_view name,
+                 int worker, AnnounceMany announce);
+  // The groups `name` has in common with anyone, at their current epochs:
+  // for an announcement that changes no membership (AWAY).
+  void AnnounceToGroups(absl::string_view name, int worker,
+                        AnnounceMany announce);
 
-  // The group's member names, as each member wrote it, in byte order.
-  std::vector<std::string> Members(const Group& group) const;
+  // The group's members, in byte order of their names; none if there is
+  // no such group.
+  std::vector<MemberInfo> Members(const Group& group) const {
+    return Members(group.name());
+  }
+  std::vector<MemberInfo> Members(absl::string_view group) const;
+  // MemberFlag bits of `name` in `group`; nullopt if not a member.
+  std::optional<uint8_t> Flags(const Group& group,
+                               absl::string_view name) const;
+  // Sets or clears `flag` on `target` in `group` for `by`: NotFound when
+  // the target is no member, PermissionDenied when `by` is no op.
+  absl::Status SetFlag(const Group& group, absl::string_view by,
+                       absl::string_view target, MemberFlag flag, bool on);
+  // Sets or clears a GroupMode for `by`, who must be an op.
+  absl::Status SetMode(const Group& group, absl::string_view by, GroupMode mode,
+                       bool on);
+
+  Topic GetTopic(const Group& group) const;
+  // PermissionDenied when the topic is locked and `by` is no op.
+  absl::Status SetTopic(const Group& group, absl::string_view by,
+                        absl::string_view text, absl::Time now);
+
+  // A group by name, as LIST and MODE show it.
+  std::optional<GroupInfo> FindGroup(absl::string_view name) const;
+  std::vector<GroupInfo> ListGroups() const;
 
   // Any thread, without the mutex (a scrape must not wait on joins):
-  // relaxed, a statistic that publishes nothing else.
+  // relaxed, statistics that publish nothing else.
   size_t group_count() const {
     return group_count_.load(std::memory_order_relaxed);
   }
-
- private:
-  struct Entry {
-    std::unique_ptr<Group> group;
-    absl::flat_hash_set<std::string> names;  // As written.
-    std::array<uint32_t, kMaxWorkers> members_on_worker{};
-  };
+  size_t person_count() const {
+    return person_count_.load(std::memory_order_relaxed);
+  }
+  size_t max_person_count() const {
+    return max_person_count_.load(std::memory_order_relaxed);
+  }
 
   // The key a name or group name is compared by.
   static std::string Fold(absl::string_view text);
+
+ private:
+  // What only an IRC member has; a line member has none, which keeps the
+  // registry's share of an idle line connection small.
+  struct IrcDetails {
+    std::string user;
+    std::string realname;
+    std::string away;
+  };
+  struct Holder {
+    std::string name;  // As written.
+    uint64_t member_id = 0;
+    int worker = 0;
+    WireClass wire_class = WireClass::kLine;
+    std::unique_ptr<IrcDetails> irc;
+    // The groups it is in: one for a line member.
+    absl::InlinedVector<Group*, 1> groups;
+  };
+  struct Entry {
+    std::unique_ptr<Group> group;
+    // By folded name: MemberFlag bits.
+    absl::flat_hash_map<std::string, uint8_t> members;
+    std::array<uint32_t, kMaxWorkers> members_on_worker{};
+    std::array<uint32_t, kWireClasses> members_of_class{};
+    Topic topic;
+    absl::Time created;
+    uint8_t modes = 0;
+  };
+
+  Entry* FindEntry(const Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Entry* FindEntry(const Group& group) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes one member from `entry` (counts and masks); erases the entry
+  // when it was the last. Returns the group's epoch after the change.
+  uint64_t RemoveFrom(Group* group, const std::string& folded_name,
+                      const Holder& holder, int worker, bool* emptied)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CountClass(Entry& entry, WireClass wire_class, int delta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsOp(const Entry& entry, absl::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MemberInfo InfoOf(const Holder& holder, uint8_t flags) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Returns the group's next epoch, published to broadcasters.
   uint64_t BumpEpoch(Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CountPeople() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable Mutex mu_;
   // By folded name.
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
-  // Every member's folded name, whatever its group.
-  absl::flat_hash_set<std::string> names_ ABSL_GUARDED_BY(mu_);
+  // Everyone online, by folded name, whatever their groups.
+  absl::flat_hash_map<std::string, Holder> people_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  // groups_.size(), stored under mu_ whenever it changes.
+  // Sizes of the maps, stored under mu_ whenever they change.
   std::atomic<size_t> group_count_{0};
+  std::atomic<size_t> person_count_{0};
+  std::atomic<size_t> max_person_count_{0};
 };
 
 }  // namespace chatd

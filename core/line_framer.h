@@ -11,6 +11,11 @@
 // holds no heap memory. The consumer may hold a line it cannot take yet (a
 // member over its rate): the framer then keeps that line and the rest of the
 // chunk until the consumer resumes it, so nothing read is lost or reordered.
+//
+// Where a protocol keeps the connection after a long line (IRC answers 417),
+// the framer can skip such a line instead: it tells the consumer once, by
+// calling it with Overlong{}, drops the line's bytes up to its "\n", buffering
+// none of them, and frames on from there.
 #ifndef CHATD_CORE_LINE_FRAMER_H_
 #define CHATD_CORE_LINE_FRAMER_H_
 
@@ -18,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "absl/strings/string_view.h"
 
@@ -42,8 +48,17 @@ class LineFramer {
     kStop,  // The connection is going away; drop the rest.
   };
 
-  explicit LineFramer(size_t max_line_bytes)
-      : max_line_bytes_(max_line_bytes) {}
+  // What skips a line: too long, or is ending too long.
+  enum class LongLines : uint8_t { kFail, kSkip };
+  // Passed to the callback instead of a line that is skipped as too long
+  // (LongLines::kSkip). Its verdict counts as for a line, but a hold is
+  // taken as kNext: there is nothing to hold.
+  struct Overlong {};
+
+  explicit LineFramer(size_t max_line_bytes,
+                      LongLines long_lines = LongLines::kFail)
+      : max_line_bytes_(static_cast<uint32_t>(max_line_bytes)),
+        skip_long_(long_lines == LongLines::kSkip) {}
 
   LineFramer(const LineFramer&) = delete;
   LineFramer& operator=(const LineFramer&) = delete;
@@ -72,6 +87,16 @@ class LineFramer {
     return go_on ? Verdict::kNext : Verdict::kStop;
   }
   static Verdict ToVerdict(Verdict verdict) { return verdict; }
+  // Tells the callback of a skipped line, if it listens for that.
+  template <typename OnLine>
+  static Verdict SkipVerdict(OnLine& on_line) {
+    if constexpr (std::is_invocable_v<OnLine&, Overlong>) {
+      const Verdict verdict = ToVerdict(on_line(Overlong{}));
+      return verdict == Verdict::kStop ? Verdict::kStop : Verdict::kNext;
+    } else {
+      return Verdict::kNext;
+    }
+  }
   // Strips the "\r" and checks the length of a line whose "\n" has arrived.
   bool Fits(absl::string_view line) const;
   static absl::string_view StripCr(absl::string_view line);
@@ -87,6 +112,9 @@ class LineFramer {
   // unterminated line: the two never wait at once, since a hold happens
   // only at a complete line.
   bool holding_ = false;
+  const bool skip_long_;
+  // Dropping the rest of a skipped line, up to its "\n".
+  bool discarding_ = false;
   std::string buffer_;
 };
 
@@ -113,15 +141,31 @@ template <typename OnLine>
 LineFramer::Result LineFramer::Frame(absl::string_view chunk,
                                      OnLine&& on_line) {
   size_t pos = 0;
-  if (!buffer_.empty()) {  // An unterminated line from earlier chunks.
+  if (discarding_) {  // The rest of a skipped line.
+    const size_t newline = chunk.find('\n');
+    if (newline == absl::string_view::npos) return Result::kOk;
+    discarding_ = false;
+    pos = newline + 1;
+  } else if (!buffer_.empty()) {  // An unterminated line from earlier chunks.
     const size_t newline = chunk.find('\n');
     if (newline == absl::string_view::npos) {
       buffer_.append(chunk.data(), chunk.size());
-      return CannotFit(buffer_) ? Result::kLineTooLong : Result::kOk;
+      if (!CannotFit(buffer_)) return Result::kOk;
+      if (!skip_long_) return Result::kLineTooLong;
+      ReleaseBuffer();
+      discarding_ = true;
+      return SkipVerdict(on_line) == Verdict::kStop ? Result::kStopped
+                                                    : Result::kOk;
     }
     buffer_.append(chunk.data(), newline);
-    if (!Fits(buffer_)) return Result::kLineTooLong;
-    const Verdict verdict = ToVerdict(on_line(StripCr(buffer_)));
+    Verdict verdict;
+    if (Fits(buffer_)) {
+      verdict = ToVerdict(on_line(StripCr(buffer_)));
+    } else if (skip_long_) {
+      verdict = SkipVerdict(on_line);
+    } else {
+      return Result::kLineTooLong;
+    }
     if (verdict == Verdict::kHold) {
       // The line as it came ("\r" kept), then its "\n" and the rest.
       buffer_.append(chunk.data() + newline, chunk.size() - newline);
@@ -138,8 +182,14 @@ LineFramer::Result LineFramer::Frame(absl::string_view chunk,
     const size_t start = pos;
     const absl::string_view line = chunk.substr(pos, newline - pos);
     pos = newline + 1;
-    if (!Fits(line)) return Result::kLineTooLong;
-    const Verdict verdict = ToVerdict(on_line(StripCr(line)));
+    Verdict verdict;
+    if (Fits(line)) {
+      verdict = ToVerdict(on_line(StripCr(line)));
+    } else if (skip_long_) {
+      verdict = SkipVerdict(on_line);
+    } else {
+      return Result::kLineTooLong;
+    }
     if (verdict == Verdict::kHold) {
       buffer_.assign(chunk.data() + start, chunk.size() - start);
       holding_ = true;
@@ -149,7 +199,12 @@ LineFramer::Result LineFramer::Frame(absl::string_view chunk,
   }
   const absl::string_view tail = chunk.substr(pos);
   if (tail.empty()) return Result::kOk;
-  if (CannotFit(tail)) return Result::kLineTooLong;
+  if (CannotFit(tail)) {
+    if (!skip_long_) return Result::kLineTooLong;
+    discarding_ = true;
+    return SkipVerdict(on_line) == Verdict::kStop ? Result::kStopped
+                                                  : Result::kOk;
+  }
   buffer_.assign(tail.data(), tail.size());
   return Result::kOk;
 }

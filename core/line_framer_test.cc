@@ -482,5 +482,216 @@ TEST(LineFramerHoldTest, ResumeWithNothingHeldIsHarmless) {
   EXPECT_THAT(taker.lines, ElementsAre());
 }
 
+// --- Skipping long lines (LongLines::kSkip) ---------------------------------
+
+// Records lines, and "<overlong>" for each skipped one; answers `verdict`
+// for skipped lines.
+struct SkipRecorder {
+  std::vector<std::string> lines;
+  Verdict on_overlong = Verdict::kNext;
+  int overlong_calls = 0;
+  Verdict operator()(absl::string_view line) {
+    lines.emplace_back(line);
+    return Verdict::kNext;
+  }
+  Verdict operator()(LineFramer::Overlong) {
+    ++overlong_calls;
+    lines.emplace_back("<overlong>");
+    return on_overlong;
+  }
+};
+
+LineFramer SkipFramer(size_t max) {
+  return LineFramer(max, LineFramer::LongLines::kSkip);
+}
+
+TEST(LineFramerSkipTest, OverlongCompleteLineIsSkippedAndTheNextDelivered) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  EXPECT_EQ(framer.Feed("ok\n" + std::string(kMax + 1, 'a') + "\nnext\n",
+                        std::ref(r)),
+            Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>", "next"));
+  EXPECT_EQ(r.overlong_calls, 1);
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+  // With CR LF too, and several in a row.
+  EXPECT_EQ(framer.Feed(std::string(kMax + 1, 'b') + "\r\n" +
+                            std::string(3 * kMax, 'c') + "\nlast\r\n",
+                        std::ref(r)),
+            Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>", "next", "<overlong>",
+                                   "<overlong>", "last"));
+}
+
+TEST(LineFramerSkipTest, ExactLimitLinesStillFit) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  const std::string line(kMax, 'a');
+  EXPECT_EQ(framer.Feed(line + "\r\n" + line + "\n", std::ref(r)), Result::kOk);
+  EXPECT_EQ(framer.Feed(line + "\r", std::ref(r)), Result::kOk);
+  EXPECT_EQ(framer.Feed("\n", std::ref(r)), Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre(line, line, line));
+  EXPECT_EQ(r.overlong_calls, 0);
+}
+
+TEST(LineFramerSkipTest, OverlongUnterminatedAcrossChunksNeverBuffersMore) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  EXPECT_EQ(framer.Feed("ok\n" + std::string(kMax - 2, 'a'), std::ref(r)),
+            Result::kOk);
+  EXPECT_EQ(framer.buffered_bytes(), kMax - 2);
+  // The chunk that proves it too long: told once, nothing kept.
+  EXPECT_EQ(framer.Feed("aaaa", std::ref(r)), Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>"));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+  // Much more of it: dropped as it comes, never buffered, told no more.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(framer.Feed(std::string(3 * kMax, 'b'), std::ref(r)),
+              Result::kOk);
+    ASSERT_EQ(framer.buffered_bytes(), 0u);
+  }
+  EXPECT_EQ(r.overlong_calls, 1);
+  // Its end, then a line that arrives intact, split as it may be.
+  EXPECT_EQ(framer.Feed("bbb\r\nnex", std::ref(r)), Result::kOk);
+  EXPECT_LE(framer.buffered_bytes(), kMax);
+  EXPECT_EQ(framer.Feed("t\n", std::ref(r)), Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>", "next"));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+}
+
+TEST(LineFramerSkipTest, OverlongTailOfAChunkIsSkippedAtOnce) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  EXPECT_EQ(framer.Feed("ok\n" + std::string(kMax + 1, 'a'), std::ref(r)),
+            Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>"));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+  EXPECT_EQ(framer.Feed("aaa\nafter\n", std::ref(r)), Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>", "after"));
+}
+
+TEST(LineFramerSkipTest, OverlongLineCompletedFromPartial) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  EXPECT_EQ(framer.Feed("aaaaa", std::ref(r)), Result::kOk);
+  EXPECT_EQ(framer.Feed("aaaaa\nnext\n", std::ref(r)), Result::kOk);
+  EXPECT_THAT(r.lines, ElementsAre("<overlong>", "next"));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+}
+
+TEST(LineFramerSkipTest, BytewiseOverlongIsToldOnceAndTheNextLineIsIntact) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  const std::string input =
+      std::string(kMax + 5, 'a') + "\r\n" + std::string(kMax, 'z') + "\r\n";
+  for (char c : input) {
+    ASSERT_EQ(framer.Feed(absl::string_view(&c, 1), std::ref(r)), Result::kOk);
+    ASSERT_LE(framer.buffered_bytes(), kMax + 1);
+  }
+  EXPECT_THAT(r.lines, ElementsAre("<overlong>", std::string(kMax, 'z')));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+}
+
+TEST(LineFramerSkipTest, StopFromTheOverlongCallbackStops) {
+  {
+    LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+    SkipRecorder r;
+    r.on_overlong = Verdict::kStop;
+    EXPECT_EQ(framer.Feed("ok\n" + std::string(kMax + 1, 'a') + "\nnext\n",
+                          std::ref(r)),
+              Result::kStopped);
+    EXPECT_THAT(r.lines, ElementsAre("ok", "<overlong>"));
+  }
+  {
+    // Found in an unterminated tail.
+    LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+    SkipRecorder r;
+    r.on_overlong = Verdict::kStop;
+    EXPECT_EQ(framer.Feed(std::string(kMax + 1, 'a'), std::ref(r)),
+              Result::kStopped);
+    EXPECT_EQ(r.overlong_calls, 1);
+  }
+  {
+    // Found across chunks.
+    LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+    SkipRecorder r;
+    r.on_overlong = Verdict::kStop;
+    EXPECT_EQ(framer.Feed("aaaa", std::ref(r)), Result::kOk);
+    EXPECT_EQ(framer.Feed("aaaaaa", std::ref(r)), Result::kStopped);
+    EXPECT_EQ(r.overlong_calls, 1);
+  }
+  {
+    // Completed from a partial line.
+    LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+    SkipRecorder r;
+    r.on_overlong = Verdict::kStop;
+    EXPECT_EQ(framer.Feed("aaaa", std::ref(r)), Result::kOk);
+    EXPECT_EQ(framer.Feed("aaaaa\nnext\n", std::ref(r)), Result::kStopped);
+    EXPECT_THAT(r.lines, ElementsAre("<overlong>"));
+  }
+}
+
+TEST(LineFramerSkipTest, HoldFromTheOverlongCallbackGoesOn) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  SkipRecorder r;
+  r.on_overlong = Verdict::kHold;
+  EXPECT_EQ(framer.Feed(std::string(kMax + 1, 'a') + "\nnext\n", std::ref(r)),
+            Result::kOk);
+  EXPECT_FALSE(framer.holding());
+  EXPECT_THAT(r.lines, ElementsAre("<overlong>", "next"));
+}
+
+TEST(LineFramerSkipTest, CallbackWithoutOverlongSkipsSilently) {
+  LineFramer framer = SkipFramer(kMax);
+  std::vector<std::string> lines;
+  EXPECT_EQ(framer.Feed("a\n" + std::string(kMax + 1, 'x') + "\nb\n" +
+                            std::string(kMax + 2, 'y'),
+                        [&](absl::string_view line) {
+                          lines.emplace_back(line);
+                          return true;
+                        }),
+            Result::kOk);
+  EXPECT_THAT(lines, ElementsAre("a", "b"));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+}
+
+TEST(LineFramerSkipTest, OverlongBehindAHoldIsSkippedOnResume) {
+  LineFramer framer(kMax, LineFramer::LongLines::kSkip);
+  struct Taker {
+    int tokens = 0;
+    std::vector<std::string> lines;
+    Verdict operator()(absl::string_view line) {
+      if (tokens == 0) return Verdict::kHold;
+      --tokens;
+      lines.emplace_back(line);
+      return Verdict::kNext;
+    }
+    Verdict operator()(LineFramer::Overlong) {
+      lines.emplace_back("<overlong>");
+      return Verdict::kNext;
+    }
+  } taker;
+  EXPECT_EQ(framer.Feed("ok\n" + std::string(kMax + 1, 'a') + "\nnext\n",
+                        std::ref(taker)),
+            Result::kHeld);
+  taker.tokens = 5;
+  EXPECT_EQ(framer.Resume(std::ref(taker)), Result::kOk);
+  EXPECT_THAT(taker.lines, ElementsAre("ok", "<overlong>", "next"));
+}
+
+TEST(LineFramerSkipTest, FailModeIsUnchangedForAnOverlongAwareCallback) {
+  LineFramer framer(kMax);  // kFail, the default.
+  SkipRecorder r;
+  EXPECT_EQ(framer.Feed("ok\n" + std::string(kMax + 1, 'a') + "\nnext\n",
+                        std::ref(r)),
+            Result::kLineTooLong);
+  EXPECT_THAT(r.lines, ElementsAre("ok"));
+  EXPECT_EQ(r.overlong_calls, 0);
+  LineFramer split(kMax, LineFramer::LongLines::kFail);
+  EXPECT_EQ(split.Feed(std::string(kMax, 'a'), std::ref(r)), Result::kOk);
+  EXPECT_EQ(split.Feed("b", std::ref(r)), Result::kLineTooLong);
+  EXPECT_EQ(r.overlong_calls, 0);
+}
+
 }  // namespace
 }  // namespace chatd

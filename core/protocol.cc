@@ -16,7 +16,20 @@ bool IsIdentifierChar(char c) {
          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
+bool IsNickSpecial(char c) {
+  return c == '[' || c == ']' || c == '\\' || c == '`' || c == '^' ||
+         c == '{' || c == '|' || c == '}';
+}
+
 }  // namespace
+
+bool IsValidName(absl::string_view s) {
+  if (s.empty() || s.size() > kMaxIdentifierBytes) return false;
+  for (char c : s) {
+    if (!IsIdentifierChar(c) && !IsNickSpecial(c)) return false;
+  }
+  return true;
+}
 
 bool IsValidIdentifier(absl::string_view s) {
   if (s.empty() || s.size() > kMaxIdentifierBytes) return false;
@@ -45,7 +58,7 @@ absl::StatusOr<JoinRequest> ParseJoin(absl::string_view line) {
   if (!IsValidIdentifier(join.group)) {
     return absl::InvalidArgumentError(kErrorInvalidGroup);
   }
-  if (!IsValidIdentifier(join.name)) {
+  if (!IsValidName(join.name)) {
     return absl::InvalidArgumentError(kErrorInvalidName);
   }
   return join;
@@ -60,6 +73,17 @@ ChatInput ParseChatLine(absl::string_view line) {
   const absl::string_view command = line.substr(0, line.find(' '));
   if (command == "/who") return {ChatInput::Kind::kWho, command};
   if (command == "/quit") return {ChatInput::Kind::kQuit, command};
+  if (command == "/msg") {
+    // "/msg <target> <text>": one space after each, the text as written.
+    const absl::string_view rest = line.substr(command.size());
+    const size_t space = rest.size() > 1 ? rest.find(' ', 1) : rest.npos;
+    if (rest.empty() || rest[0] != ' ' || space == rest.npos || space == 1 ||
+        space + 1 == rest.size()) {
+      return {ChatInput::Kind::kPrivate, command, absl::string_view()};
+    }
+    return {ChatInput::Kind::kPrivate, rest.substr(space + 1),
+            rest.substr(1, space - 1)};
+  }
   return {ChatInput::Kind::kUnknownCommand, command};
 }
 
@@ -79,6 +103,10 @@ PayloadRef FormatJoined(absl::string_view name) {
 
 PayloadRef FormatLeft(absl::string_view name) {
   return Payload::Line({"* ", name, " has left"});
+}
+
+PayloadRef FormatRenamed(absl::string_view name, absl::string_view new_name) {
+  return Payload::Line({"* ", name, " is now known as ", new_name});
 }
 
 PayloadRef FormatWho(absl::string_view group,

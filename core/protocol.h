@@ -33,9 +33,14 @@ inline constexpr absl::string_view kErrorTooManyFromAddress =
     "too many connections from your address";
 inline constexpr absl::string_view kErrorTooSlow = "too slow";
 inline constexpr absl::string_view kErrorJoinTimeout = "join timeout";
+inline constexpr absl::string_view kErrorNoSuchName = "no such name";
+inline constexpr absl::string_view kErrorMsgUsage = "usage: /msg <name> <text>";
 
-// 1 to kMaxIdentifierBytes characters of A-Z a-z 0-9 _ . -
+// 1 to kMaxIdentifierBytes characters of A-Z a-z 0-9 _ . -: a group name.
 bool IsValidIdentifier(absl::string_view s);
+// A member's name, on any transport: 1 to kMaxIdentifierBytes characters of
+// A-Z a-z 0-9 _ . - and the IRC nick specials [ ] \ ` ^ { | }.
+bool IsValidName(absl::string_view s);
 
 struct JoinRequest {
   absl::string_view group;  // Views into the parsed line.
@@ -54,10 +59,14 @@ struct ChatInput {
     kMessage,         // `text` goes to the other members.
     kWho,             // List the members.
     kQuit,            // Say goodbye and close.
+    kPrivate,         // `/msg <target> <text>`.
     kUnknownCommand,  // `text` is the command word, e.g. "/nick".
   };
   Kind kind;
   absl::string_view text;  // A view into the parsed line.
+  // kPrivate: the recipient; empty (with `text`) when the command is
+  // malformed.
+  absl::string_view target = {};
 };
 
 ChatInput ParseChatLine(absl::string_view line);
@@ -71,6 +80,8 @@ PayloadRef FormatWelcome(absl::string_view group, absl::string_view name,
 PayloadRef FormatJoined(absl::string_view name);
 // "* <name> has left"
 PayloadRef FormatLeft(absl::string_view name);
+// "* <name> is now known as <new_name>"
+PayloadRef FormatRenamed(absl::string_view name, absl::string_view new_name);
 // "* online in <group>: <a>, <b>, ..." with `names` in the order given.
 PayloadRef FormatWho(absl::string_view group,
                      const std::vector<absl::string_view>& names);

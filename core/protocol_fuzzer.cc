@@ -48,7 +48,7 @@ void CheckParsers(absl::string_view line) {
   absl::StatusOr<JoinRequest> join = ParseJoin(line);
   if (join.ok()) {
     FUZZ_CHECK(IsValidIdentifier(join->group));
-    FUZZ_CHECK(IsValidIdentifier(join->name));
+    FUZZ_CHECK(IsValidName(join->name));
     FUZZ_CHECK(absl::StrCat("JOIN ", join->group, " ", join->name) == line);
   } else {
     const absl::string_view reason = join.status().message();

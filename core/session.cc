@@ -2,35 +2,45 @@
 
 #include <glog/logging.h>
 
-#include <vector>
-
-#include "absl/strings/str_cat.h"
 #include "core/protocol.h"
 
 namespace chatd {
 
 Session::Session(ChatShard* shard, SessionOutput* output,
-                 const SessionLimits& limits)
+                 const SessionLimits& limits, size_t max_line_bytes,
+                 LineFramer::LongLines long_lines)
     : shard_(shard),
       output_(output),
-      framer_(limits.max_line_bytes),
+      member_(output),
+      framer_(max_line_bytes, long_lines),
       rate_(limits.max_msgs_per_sec, limits.max_burst) {}
 
-Session::~Session() { DCHECK(!joined()) << "session destroyed while joined"; }
+// The member is checked in the final classes' destructors, not here: in a
+// base destructor UBSan checks the object's vptr afresh, and that check
+// failed spuriously ("invalid vptr", memory it could not read) in a server
+// out of file descriptors (tests/limits_test.cc, OutOfFdsTest).
+Session::~Session() = default;
 
 Session::InputState Session::OnInput(absl::string_view bytes, absl::Time now) {
   if (over_) return InputState::kOver;
   DCHECK(!throttled()) << "input fed to a throttled session";
-  return StateAfter(framer_.Feed(bytes, [this, now](absl::string_view line) {
-    return HandleLine(line, now);
-  }));
+  return StateAfter(
+      framer_.Feed(bytes, [this, now](auto line) { return Frame(line, now); }));
 }
 
 Session::InputState Session::Resume(absl::Time now) {
   if (over_) return InputState::kOver;
   if (!throttled()) return InputState::kReady;
-  return StateAfter(framer_.Resume(
-      [this, now](absl::string_view line) { return HandleLine(line, now); }));
+  return StateAfter(
+      framer_.Resume([this, now](auto line) { return Frame(line, now); }));
+}
+
+LineFramer::Verdict Session::Frame(absl::string_view line, absl::Time now) {
+  return HandleLine(line, now);
+}
+
+LineFramer::Verdict Session::Frame(LineFramer::Overlong, absl::Time now) {
+  return HandleOverlong();
 }
 
 Session::InputState Session::StateAfter(LineFramer::Result result) {
@@ -47,69 +57,29 @@ LineFramer::Verdict Session::OnLine(absl::string_view line, absl::Time now) {
 
 void Session::End() {
   over_ = true;
-  if (!joined()) return;
-  Group* group = group_;
-  group_ = nullptr;
-  shard_->Leave(group, name_, this);
-}
-
-LineFramer::Verdict Session::HandleLine(absl::string_view line,
-                                        absl::Time now) {
-  return joined() ? HandleChat(line, now) : HandleJoin(line);
-}
-
-LineFramer::Verdict Session::HandleJoin(absl::string_view line) {
-  absl::StatusOr<JoinRequest> request = ParseJoin(line);
-  if (!request.ok()) return Fail(request.status().message());
-  absl::StatusOr<GroupRegistry::Joined> joined =
-      shard_->Join(request->group, request->name, this);
-  if (!joined.ok()) return Fail(joined.status().message());
-  group_ = joined->group;
-  name_ = std::string(request->name);
-  output_->Send(FormatWelcome(group_->name(), name_, joined->online));
-  VLOG(1) << name_ << " joined " << group_->name();
-  return LineFramer::Verdict::kNext;
-}
-
-LineFramer::Verdict Session::HandleChat(absl::string_view line,
-                                        absl::Time now) {
-  const ChatInput input = ParseChatLine(line);
-  // Commands count too: a /who flood costs the server more than messages.
-  // Over the rate, the line waits for its token (and is parsed again then).
-  if (input.kind != ChatInput::Kind::kEmpty && !rate_.Take(now)) {
-    return LineFramer::Verdict::kHold;
+  if (!member_.named()) return;
+  if (member_.group_count() > 0) {
+    ChatEvent goodbye;
+    goodbye.kind = ChatEvent::Kind::kQuit;
+    goodbye.source = SourceOf(member_);
+    goodbye.text = quit_reason_.empty() ? absl::string_view("Connection closed")
+                                        : absl::string_view(quit_reason_);
+    shard_->LeaveAll(&member_, goodbye);
   }
-  SingleWriterAdd(shard_->stats().lines_received, uint64_t{1});
-  switch (input.kind) {
-    case ChatInput::Kind::kEmpty:
-      return LineFramer::Verdict::kNext;
-    case ChatInput::Kind::kMessage:
-      shard_->Broadcast(*group_, this, FormatMessage(name_, input.text));
-      return LineFramer::Verdict::kNext;
-    case ChatInput::Kind::kWho: {
-      const std::vector<std::string> names =
-          shard_->registry().Members(*group_);
-      output_->Send(FormatWho(group_->name(), std::vector<absl::string_view>(
-                                                  names.begin(), names.end())));
-      return LineFramer::Verdict::kNext;
-    }
-    case ChatInput::Kind::kQuit:
-      output_->Send(FormatBye());
-      over_ = true;
-      ending_ = Ending::kQuit;
-      return LineFramer::Verdict::kStop;
-    case ChatInput::Kind::kUnknownCommand:
-      output_->Send(FormatError(absl::StrCat("unknown command ", input.text)));
-      return LineFramer::Verdict::kNext;
-  }
-  return LineFramer::Verdict::kNext;
+  shard_->Release(&member_);
 }
 
 LineFramer::Verdict Session::Fail(absl::string_view reason) {
-  output_->Send(FormatError(reason));
+  SendFailure(reason);
   over_ = true;
   ending_ =
       reason == kErrorLineTooLong ? Ending::kLineTooLong : Ending::kRefused;
+  return LineFramer::Verdict::kStop;
+}
+
+LineFramer::Verdict Session::Quit() {
+  over_ = true;
+  ending_ = Ending::kQuit;
   return LineFramer::Verdict::kStop;
 }
 

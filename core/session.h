@@ -1,7 +1,9 @@
-// Session is the chat protocol for one client connection, without the
-// socket: bytes in, lines out. It frames input, expects a JOIN first, then
-// turns lines into messages and commands. The connection that owns it feeds
-// it bytes and gives it a SessionOutput; both live on one worker's thread.
+// Session is the chat protocol of one client connection, without the
+// socket: bytes in, lines out. The base class frames input into lines,
+// applies the member's rate and keeps the session's lifecycle; a protocol
+// front end (LineSession, IrcSession) turns each line into chat actions on
+// its Member through the worker's ChatShard. The connection that owns it
+// feeds it bytes and is its SessionOutput; both live on one worker's thread.
 //
 // A member over its rate is throttled, never cut off: the line that found
 // the token bucket empty, and everything read after it, wait in the session
@@ -13,12 +15,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/line_framer.h"
+#include "core/member.h"
 #include "core/token_bucket.h"
 #include "net/payload.h"
 
@@ -26,7 +30,7 @@ namespace chatd {
 
 // What one client may send. Set per server by flags.
 struct SessionLimits {
-  // Longest line, without its line ending.
+  // Longest line, without its line ending (the line protocol's).
   size_t max_line_bytes = 4096;
   // Non-empty lines per second a joined member may send, with bursts of up
   // to `max_burst`; lines beyond it are delayed. 0 means no limit.
@@ -34,22 +38,10 @@ struct SessionLimits {
   double max_burst = 0;
 };
 
-// Where a session's lines for its own client go.
-class SessionOutput {
- public:
-  // Queues a complete line for the client. Must not block or call back into
-  // the session.
-  virtual void Send(PayloadRef line) = 0;
-
- protected:
-  ~SessionOutput() = default;
-};
-
 class Session {
  public:
-  Session(ChatShard* shard, SessionOutput* output, const SessionLimits& limits);
   // A session must have been ended before it is destroyed.
-  ~Session();
+  virtual ~Session();
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -59,8 +51,8 @@ class Session {
     kReady,      // Read more when it comes.
     kThrottled,  // Over the rate: read nothing until resume_at(), then call
                  // Resume().
-    kOver,       // An error or /quit was answered: stop reading, call End(),
-                 // flush what was sent and close.
+    kOver,       // An error or a quit was answered: stop reading, call
+                 // End(), flush what was sent and close.
   };
 
   // For a byte stream: handles bytes from the client, received at `now`,
@@ -74,57 +66,89 @@ class Session {
   // without its line ending. kHold means the line must wait until
   // resume_at() and be offered again; kStop that the session is over.
   LineFramer::Verdict OnLine(absl::string_view line, absl::Time now);
-  // Sends "ERROR <reason>" and ends the session's input, as a bad line
-  // would: for errors a transport finds (a WebSocket message too long).
+  // Answers with the protocol's error for `reason` and ends the session's
+  // input, as a bad line would: for errors a transport finds (a WebSocket
+  // message too long).
   void Refuse(absl::string_view reason) { Fail(reason); }
   // How the session's input ended, if it has.
   enum class Ending : uint8_t {
     kNone,         // Still open, or ended by End().
-    kQuit,         // The member said /quit.
+    kQuit,         // The member said /quit (QUIT).
     kLineTooLong,  // Answered "ERROR line too long".
     kRefused,      // Answered any other ERROR (bad JOIN, taken name...).
   };
-  // Whether the session is over (an ERROR, /quit, or End()).
+  // Whether the session is over (an ERROR, a quit, or End()).
   bool over() const { return over_; }
   Ending ending() const { return ending_; }
   // While throttled: when the next line may go.
   absl::Time resume_at() const { return rate_.NextTokenAt(); }
   bool throttled() const { return framer_.holding(); }
 
-  // The connection is gone or going: leaves the group, if joined, which tells
-  // the other members. Idempotent.
+  // The connection is gone or going: leaves every group, telling the other
+  // members (with the reason set_quit_reason() gave), and frees the name.
+  // Idempotent.
   void End();
+  // Why the member leaves, as an IRC QUIT shows it; "Connection closed"
+  // unless set.
+  void set_quit_reason(absl::string_view reason) {
+    quit_reason_ = std::string(reason);
+  }
 
-  // Queues a line from the group for this client.
-  void Deliver(const PayloadRef& line) { output_->Send(line); }
+  // Past the protocol's opening: JOIN on the line port, registration on
+  // IRC. Until then the connection's join deadline runs.
+  virtual bool joined() const = 0;
+  // A deadline of the protocol's own once joined (IRC's ping of an idle
+  // client), or InfiniteFuture. The connection's timer fires OnDeadline()
+  // when it passes; true means the session is over (close as after kOver).
+  virtual absl::Time deadline() const { return absl::InfiniteFuture(); }
+  virtual bool OnDeadline(absl::Time now) { return false; }
+  // The line a framing sends when the server closes for a reason of its
+  // own (shutdown, a slow reader, a refusal): `line` as the line protocol
+  // has it, or the protocol's own form of it.
+  virtual PayloadRef FinalLine(PayloadRef line) const { return line; }
 
-  bool joined() const { return group_ != nullptr; }
-  // Empty until joined.
-  absl::string_view name() const { return name_; }
-  const Group* group() const { return group_; }
+  // Empty until named.
+  absl::string_view name() const { return member_.name(); }
+  const Member& member() const { return member_; }
 
- private:
-  friend class ChatShard;
+ protected:
+  // `long_lines`: what a line over `max_line_bytes` does.
+  Session(ChatShard* shard, SessionOutput* output, const SessionLimits& limits,
+          size_t max_line_bytes, LineFramer::LongLines long_lines);
 
-  InputState StateAfter(LineFramer::Result result);
-  // kStop when the session is over, kHold when the line must wait.
-  LineFramer::Verdict HandleLine(absl::string_view line, absl::Time now);
-  LineFramer::Verdict HandleJoin(absl::string_view line);
-  LineFramer::Verdict HandleChat(absl::string_view line, absl::Time now);
+  // One line, without its ending. kStop when the session is over, kHold
+  // when the line must wait (see TakeToken).
+  virtual LineFramer::Verdict HandleLine(absl::string_view line,
+                                         absl::Time now) = 0;
+  // A line skipped as too long (LongLines::kSkip).
+  virtual LineFramer::Verdict HandleOverlong() {
+    return LineFramer::Verdict::kNext;
+  }
+  // Queues the protocol's last words for `reason`.
+  virtual void SendFailure(absl::string_view reason) = 0;
+
+  // Whether a line may go now; false means hold it (the token is due at
+  // resume_at()).
+  bool TakeToken(absl::Time now) { return rate_.Take(now); }
+  // Answers `reason` and ends the session's input.
   LineFramer::Verdict Fail(absl::string_view reason);
+  // Ends the session's input after a goodbye the front end has sent.
+  LineFramer::Verdict Quit();
 
   ChatShard* const shard_;
   SessionOutput* const output_;
+  Member member_;
+
+ private:
+  InputState StateAfter(LineFramer::Result result);
+  LineFramer::Verdict Frame(absl::string_view line, absl::Time now);
+  LineFramer::Verdict Frame(LineFramer::Overlong, absl::Time now);
+
   LineFramer framer_;
   TokenBucket rate_;
   bool over_ = false;
   Ending ending_ = Ending::kNone;
-  // Index among the shard's local members; 32 bits, beside the flags, keep
-  // a session (one per connection) a word smaller.
-  uint32_t shard_slot_ = 0;
-  Group* group_ = nullptr;  // Set while joined.
-  std::string name_;
-  uint64_t joined_epoch_ = 0;  // The group's epoch at our join.
+  std::string quit_reason_;
 };
 
 }  // namespace chatd

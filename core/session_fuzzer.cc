@@ -15,6 +15,8 @@
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
+#include "core/line_session.h"
+#include "core/member.h"
 #include "core/protocol.h"
 #include "core/session.h"
 #include "net/payload.h"
@@ -26,6 +28,7 @@ namespace {
 constexpr int kShards = 2;
 constexpr int kClients = 5;
 constexpr size_t kMaxLine = 40;
+constexpr absl::string_view kPrivatePrefix = "(private) ";
 
 class CheckedOutput : public SessionOutput {
  public:
@@ -33,11 +36,14 @@ class CheckedOutput : public SessionOutput {
     const absl::string_view bytes = line->view();
     FUZZ_CHECK(!bytes.empty() && bytes.back() == '\n');
     FUZZ_CHECK(bytes.find('\n') == bytes.size() - 1);
-    // Longest reply: a message line from a full-length name.
-    FUZZ_CHECK(bytes.size() <= kMaxIdentifierBytes + 2 + kMaxLine + 1 ||
+    // Longest reply: a private message line from a full-length name.
+    FUZZ_CHECK(bytes.size() <= kPrivatePrefix.size() + kMaxIdentifierBytes + 2 +
+                                   kMaxLine + 1 ||
                bytes.substr(0, 12) == "* online in ");
     held_.push_back(std::move(line));
   }
+  // Line sessions end only through input or End(): nobody kicks here.
+  void EndSession(PayloadRef) override { FUZZ_CHECK(false); }
   void Clear() { held_.clear(); }
 
  private:
@@ -48,10 +54,10 @@ class QueuedTransport : public ChatShard::Transport {
  public:
   struct Post {
     int worker;
-    GroupLine line;
+    ShardPost post;
   };
-  void Post(int worker, GroupLine line) override {
-    posts_.push_back({worker, std::move(line)});
+  void Post(int worker, ShardPost post) override {
+    posts_.push_back({worker, std::move(post)});
   }
   std::vector<struct Post> Take() { return std::move(posts_); }
 
@@ -64,7 +70,7 @@ struct Client {
       : session(shard, &output, limits) {}
   ~Client() { session.End(); }
   CheckedOutput output;
-  Session session;
+  LineSession session;
 };
 
 class World {
@@ -84,6 +90,7 @@ class World {
     clients_.clear();
     DeliverPosts();
     FUZZ_CHECK(registry_.group_count() == 0);
+    FUZZ_CHECK(registry_.person_count() == 0);
   }
 
   // As a connection does: nothing is read while the session is throttled.
@@ -122,9 +129,13 @@ class World {
     clients_[c] = std::make_unique<Client>(shards_[c % kShards].get(), limits_);
   }
   void DeliverPosts() {
-    for (const auto& post : transport_.Take()) {
-      FUZZ_CHECK(post.worker >= 0 && post.worker < kShards);
-      shards_[post.worker]->Deliver(post.line);
+    // Until every mailbox is empty: a delivery may post again.
+    for (auto posts = transport_.Take(); !posts.empty();
+         posts = transport_.Take()) {
+      for (const auto& post : posts) {
+        FUZZ_CHECK(post.worker >= 0 && post.worker < kShards);
+        shards_[post.worker]->Deliver(post.post);
+      }
     }
   }
   void Advance(absl::Duration d) { now_ += d; }

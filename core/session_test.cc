@@ -9,7 +9,11 @@
 #include "absl/strings/string_view.h"
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
+#include "core/line_session.h"
+#include "core/member.h"
 #include "core/protocol.h"
+#include "core/recording_output.h"
+#include "core/wire_class.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/payload.h"
@@ -24,33 +28,17 @@ using ::testing::UnorderedElementsAre;
 constexpr size_t kMaxLine = 64;
 constexpr int kWorkers = 3;
 
-// Records every line a session sends to its client.
-class FakeOutput final : public SessionOutput {
- public:
-  void Send(PayloadRef line) override { sent_.push_back(std::move(line)); }
-
-  std::vector<std::string> lines() const {
-    std::vector<std::string> out;
-    for (const PayloadRef& p : sent_) out.emplace_back(p->view());
-    return out;
-  }
-  const std::vector<PayloadRef>& sent() const { return sent_; }
-  void Clear() { sent_.clear(); }
-
- private:
-  std::vector<PayloadRef> sent_;
-};
 
 // Records every cross-worker post instead of carrying it.
 class FakeTransport final : public ChatShard::Transport {
  public:
   struct Posted {
     int worker;
-    GroupLine post;
+    ShardPost post;
   };
 
-  void Post(int worker, GroupLine line) override {
-    posts_.push_back({worker, std::move(line)});
+  void Post(int worker, ShardPost post) override {
+    posts_.push_back({worker, std::move(post)});
   }
 
   const std::vector<Posted>& posts() const { return posts_; }
@@ -90,8 +78,8 @@ struct Client {
 
   std::vector<std::string> lines() const { return output.lines(); }
 
-  FakeOutput output;
-  Session session;
+  RecordingOutput output;
+  LineSession session;
 };
 
 class SessionTest : public ::testing::Test {
@@ -109,6 +97,14 @@ class SessionTest : public ::testing::Test {
   }
 
   ChatShard& shard(int worker) { return *shards_[worker]; }
+
+  std::vector<std::string> MemberNames(const Group& group) const {
+    std::vector<std::string> names;
+    for (const GroupRegistry::MemberInfo& m : registry_.Members(group)) {
+      names.push_back(m.name);
+    }
+    return names;
+  }
 
   Client* NewClient(int worker,
                     const SessionLimits& limits = Client::Limits()) {
@@ -223,8 +219,9 @@ TEST_F(SessionTest, JoinIsPostedOncePerOtherWorkerWithMembers) {
   const FakeTransport::Posted& post = transport_.posts()[0];
   EXPECT_EQ(post.worker, 0);
   EXPECT_EQ(post.post.group_id, carol->session.group()->id());
-  EXPECT_EQ(post.post.line->view(), "* carol has joined\n");
-  const Payload* posted = post.post.line.get();
+  EXPECT_EQ(post.post.rendition.For(WireClass::kLine)->view(),
+            "* carol has joined\n");
+  const Payload* posted = post.post.rendition.For(WireClass::kLine).get();
   EXPECT_THAT(alice->lines(), IsEmpty());  // Not until delivered.
 
   DeliverPosts();
@@ -310,7 +307,16 @@ INSTANTIATE_TEST_SUITE_P(
                       "b",
                       kErrorInvalidName},
         JoinErrorCase{std::string("JOIN cooking b\0b", 16), kErrorInvalidName},
-        JoinErrorCase{"JOIN cooking alice", kErrorNameTaken}));
+        JoinErrorCase{"JOIN cooking b@d", kErrorInvalidName},
+        JoinErrorCase{"JOIN cooking b!b", kErrorInvalidName},
+        JoinErrorCase{"JOIN cooking #b", kErrorInvalidName},
+        JoinErrorCase{"JOIN cooking b:b", kErrorInvalidName},
+        JoinErrorCase{"JOIN cooking b,b", kErrorInvalidName},
+        JoinErrorCase{"JOIN co[ok bob", kErrorInvalidGroup},
+        JoinErrorCase{"JOIN #cooking bob", kErrorInvalidGroup},
+        JoinErrorCase{"JOIN cooking alice", kErrorNameTaken},
+        JoinErrorCase{"JOIN cooking ALICE", kErrorNameTaken},
+        JoinErrorCase{"JOIN other Alice", kErrorNameTaken}));
 
 TEST_F(SessionTest, NameTakenOnAnotherWorker) {
   Client* alice = JoinedClient(0, "g", "alice");
@@ -414,10 +420,10 @@ TEST_F(SessionTest, MessageIsPostedExactlyOncePerOtherWorkerWithMembers) {
   const FakeTransport::Posted& post = transport_.posts()[0];
   EXPECT_EQ(post.worker, 1);
   EXPECT_EQ(post.post.group_id, alice->session.group()->id());
-  EXPECT_EQ(post.post.line->view(), "alice: hi\n");
+  EXPECT_EQ(post.post.rendition.For(WireClass::kLine)->view(), "alice: hi\n");
   // The very payload queued locally is the one posted.
   const Payload* payload = bob->output.sent()[0].get();
-  EXPECT_EQ(post.post.line.get(), payload);
+  EXPECT_EQ(post.post.rendition.For(WireClass::kLine).get(), payload);
 
   // Remote members get nothing until the post is delivered.
   EXPECT_THAT(c1->lines(), IsEmpty());
@@ -443,9 +449,10 @@ TEST_F(SessionTest, MessageIsPostedToEachOtherWorkerOnce) {
   EXPECT_THAT(alice->lines(), IsEmpty());
   ASSERT_EQ(transport_.posts().size(), 2u);
   EXPECT_THAT(transport_.workers(), ::testing::UnorderedElementsAre(0, 2));
-  EXPECT_EQ(transport_.posts()[0].post.line.get(),
-            transport_.posts()[1].post.line.get());
-  const Payload* payload = transport_.posts()[0].post.line.get();
+  EXPECT_EQ(transport_.posts()[0].post.rendition.For(WireClass::kLine).get(),
+            transport_.posts()[1].post.rendition.For(WireClass::kLine).get());
+  const Payload* payload =
+      transport_.posts()[0].post.rendition.For(WireClass::kLine).get();
   DeliverPosts();
   for (Client* c : {a0, b0, a2, b2}) {
     ASSERT_THAT(c->lines(), ElementsAre("alice: yo\n"));
@@ -474,10 +481,20 @@ TEST_F(SessionTest, PostForAGroupWithNoLocalMembersIsDropped) {
   Client* alice = JoinedClient(0, "g", "alice");
   const uint64_t id = alice->session.group()->id();
   const uint64_t epoch = alice->session.group()->epoch();
-  shard(1).Deliver({id, epoch, 2, nullptr, FormatMessage("x", "y")});
-  shard(0).Deliver({id + 1000, epoch, 2, nullptr, FormatMessage("x", "y")});
+  auto post = [&](uint64_t group_id) {
+    ShardPost p;
+    p.kind = ShardPost::Kind::kGroup;
+    p.origin = 2;
+    p.group_id = group_id;
+    p.epoch = epoch;
+    p.rendition.by_class[static_cast<int>(WireClass::kLine)] =
+        FormatMessage("x", "y");
+    return p;
+  };
+  shard(1).Deliver(post(id));
+  shard(0).Deliver(post(id + 1000));
   EXPECT_THAT(alice->lines(), IsEmpty());
-  shard(0).Deliver({id, epoch, 2, nullptr, FormatMessage("x", "y")});
+  shard(0).Deliver(post(id));
   EXPECT_THAT(alice->lines(), ElementsAre("x: y\n"));
 }
 
@@ -610,8 +627,8 @@ TEST_F(SessionTest, EndAnnouncesLeaveToLocalAndRemoteMembers) {
   ASSERT_EQ(transport_.posts().size(), 2u);
   EXPECT_THAT(transport_.workers(), UnorderedElementsAre(0, 1));
   EXPECT_EQ(transport_.posts()[0].post.group_id, id);
-  EXPECT_EQ(transport_.posts()[0].post.line.get(),
-            transport_.posts()[1].post.line.get());
+  EXPECT_EQ(transport_.posts()[0].post.rendition.For(WireClass::kLine).get(),
+            transport_.posts()[1].post.rendition.For(WireClass::kLine).get());
   DeliverPosts();
   EXPECT_THAT(bob->lines(), ElementsAre("* alice has left\n"));
   EXPECT_THAT(c1->lines(), ElementsAre("* alice has left\n"));
@@ -639,8 +656,7 @@ TEST_F(SessionTest, EndIsIdempotent) {
   EXPECT_THAT(bob->lines(), IsEmpty());
   EXPECT_THAT(transport_.posts(), IsEmpty());
   EXPECT_THAT(carol->lines(), IsEmpty());
-  EXPECT_EQ(registry_.Members(*bob->session.group()),
-            (std::vector<std::string>{"bob", "carol"}));
+  EXPECT_THAT(MemberNames(*bob->session.group()), ElementsAre("bob", "carol"));
   EXPECT_FALSE(alice->Input("hello\n"));
   EXPECT_THAT(bob->lines(), IsEmpty());
 }
@@ -685,8 +701,8 @@ TEST_F(SessionTest, QuietShardDoesNotAnnounceLeaves) {
   DeliverPosts();
   EXPECT_THAT(carol->lines(), IsEmpty());
   // The leave itself happened.
-  EXPECT_EQ(registry_.Members(*carol->session.group()),
-            (std::vector<std::string>{"bob", "carol"}));
+  EXPECT_THAT(MemberNames(*carol->session.group()),
+              ElementsAre("bob", "carol"));
 
   // A shard that is not quiet still announces.
   carol->session.End();
@@ -749,7 +765,8 @@ TEST_F(SessionTest, AnnouncementPayloadIsReleased) {
 
   alice->session.End();
   ASSERT_EQ(transport_.posts().size(), 1u);
-  const PayloadRef held = transport_.posts()[0].post.line;
+  const PayloadRef held =
+      transport_.posts()[0].post.rendition.For(WireClass::kLine);
   EXPECT_EQ(held->ref_count_for_testing(), 2);
   DeliverPosts();
   EXPECT_EQ(held->ref_count_for_testing(), 3);  // Held, bob, carol.
@@ -917,6 +934,188 @@ TEST_F(SessionTest, LeaveInFlightDoesNotReachLaterJoiners) {
   EXPECT_THAT(bob->lines(),
               ElementsAre("* carol has left\n", "* dan has joined\n"));
   EXPECT_THAT(dan->lines(), ElementsAre("* you joined g as dan (3 online)\n"));
+}
+
+// --- Names ------------------------------------------------------------------
+
+TEST_F(SessionTest, NamesMayHoldIrcNickSpecials) {
+  Client* bob = JoinedClient(0, "g", "bob");
+  const std::string name = "[t]\\`^{|}_";
+  Client* tim = NewClient(1);
+  EXPECT_TRUE(tim->Input(absl::StrCat("JOIN g ", name, "\n")));
+  EXPECT_THAT(tim->lines(), ElementsAre(absl::StrCat("* you joined g as ", name,
+                                                     " (2 online)\n")));
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(),
+              ElementsAre(absl::StrCat("* ", name, " has joined\n")));
+  EXPECT_TRUE(tim->Input("hi\n"));
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(),
+              ElementsAre(absl::StrCat("* ", name, " has joined\n"),
+                          absl::StrCat(name, ": hi\n")));
+}
+
+TEST_F(SessionTest, NameIsTakenServerWideInAnyCaseUntilItsSessionEnds) {
+  Client* alice = JoinedClient(0, "g", "Alice");
+  Client* other = NewClient(2);
+  EXPECT_FALSE(other->Input("JOIN h aLiCe\n"));
+  EXPECT_THAT(other->lines(), ElementsAre("ERROR name taken\n"));
+  EXPECT_EQ(registry_.group_count(), 1u);
+  EXPECT_EQ(registry_.person_count(), 1u);
+  alice->session.End();
+  EXPECT_EQ(registry_.person_count(), 0u);
+  Client* again = NewClient(2);
+  EXPECT_TRUE(again->Input("JOIN h aLiCe\n"));
+  EXPECT_THAT(again->lines(),
+              ElementsAre("* you joined h as aLiCe (1 online)\n"));
+}
+
+TEST_F(SessionTest, FailedJoinHoldsNoName) {
+  Client* c = NewClient(0);
+  EXPECT_FALSE(c->Input("JOIN bad! alice\n"));
+  EXPECT_EQ(registry_.person_count(), 0u);
+  Client* alice = NewClient(1);
+  EXPECT_TRUE(alice->Input("JOIN g alice\n"));
+  EXPECT_EQ(registry_.person_count(), 1u);
+}
+
+// --- Private messages -------------------------------------------------------
+
+TEST_F(SessionTest, PrivateMessageOnTheSameWorker) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(0, "g", "bob");
+  Client* carol = JoinedClient(0, "g", "carol");
+  EXPECT_TRUE(alice->Input("/msg bob psst\n"));
+  EXPECT_THAT(bob->lines(), ElementsAre("(private) alice: psst\n"));
+  EXPECT_THAT(alice->lines(), IsEmpty());  // No echo.
+  EXPECT_THAT(carol->lines(), IsEmpty());
+  EXPECT_THAT(transport_.posts(), IsEmpty());
+  EXPECT_EQ(shard(0).stats().private_messages.load(), 1u);
+}
+
+TEST_F(SessionTest, PrivateMessageAcrossWorkersAndGroups) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(1, "other", "Bob");
+  Client* carol = JoinedClient(1, "g", "carol");
+  EXPECT_TRUE(alice->Input("/msg BOB psst there\n"));
+  EXPECT_THAT(bob->lines(), IsEmpty());  // Not until delivered.
+  ASSERT_EQ(transport_.posts().size(), 1u);
+  EXPECT_EQ(transport_.posts()[0].worker, 1);
+  EXPECT_EQ(transport_.posts()[0].post.kind, ShardPost::Kind::kDirect);
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(), ElementsAre("(private) alice: psst there\n"));
+  EXPECT_THAT(carol->lines(), IsEmpty());
+  EXPECT_THAT(alice->lines(), IsEmpty());
+}
+
+TEST_F(SessionTest, PrivateMessagesKeepTheSendersOrder) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(2, "g", "bob");
+  EXPECT_TRUE(alice->Input("/msg bob 1\nto all\n/msg bob 2\n/msg bob 3\n"));
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("(private) alice: 1\n", "alice: to all\n",
+                          "(private) alice: 2\n", "(private) alice: 3\n"));
+}
+
+TEST_F(SessionTest, PrivateMessageTextIsKeptAsWritten) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(0, "g", "bob");
+  EXPECT_TRUE(alice->Input("/msg bob  two  spaces \n"));
+  EXPECT_TRUE(alice->Input("/msg bob /who\n"));
+  EXPECT_THAT(bob->lines(), ElementsAre("(private) alice:  two  spaces \n",
+                                        "(private) alice: /who\n"));
+}
+
+TEST_F(SessionTest, PrivateMessageToNobodyIsAnError) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(1, "g", "bob");
+  EXPECT_TRUE(alice->Input("/msg zed hi\n"));
+  EXPECT_THAT(alice->lines(), ElementsAre("ERROR no such name\n"));
+  EXPECT_THAT(transport_.posts(), IsEmpty());
+  // Someone who only began to join holds no name.
+  Client* pending = NewClient(2);
+  EXPECT_TRUE(pending->Input("JOIN g ze"));
+  EXPECT_TRUE(alice->Input("/msg zed hi\n"));
+  EXPECT_THAT(alice->lines(),
+              ElementsAre("ERROR no such name\n", "ERROR no such name\n"));
+  EXPECT_TRUE(alice->session.joined());
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(), IsEmpty());
+}
+
+TEST_F(SessionTest, MalformedPrivateMessageGetsTheUsage) {
+  Client* alice = JoinedClient(0, "g", "alice");
+  Client* bob = JoinedClient(0, "g", "bob");
+  for (const char* line :
+       {"/msg\n", "/msg bob\n", "/msg bob \n", "/msg  bob hi\n", "/msg \n"}) {
+    alice->output.Clear();
+    EXPECT_TRUE(alice->Input(line)) << line;
+    EXPECT_THAT(alice->lines(),
+                ElementsAre("ERROR usage: /msg <name> <text>\n"))
+        << line;
+  }
+  EXPECT_THAT(bob->lines(), IsEmpty());
+  EXPECT_THAT(transport_.posts(), IsEmpty());
+  // "/msgx" is another command.
+  alice->output.Clear();
+  EXPECT_TRUE(alice->Input("/msgx bob hi\n"));
+  EXPECT_THAT(alice->lines(), ElementsAre("ERROR unknown command /msgx\n"));
+}
+
+TEST_F(SessionTest, PrivateMessagesTakeTokens) {
+  Client* bob = JoinedClient(0, "g", "bob");
+  Client* alice = LimitedClient(1, 1);
+  EXPECT_EQ(alice->InputState("/msg bob a\n/msg bob b\n", kStart),
+            State::kThrottled);
+  EXPECT_THAT(bob->lines(), ElementsAre("(private) alice: a\n"));
+  EXPECT_EQ(alice->session.Resume(kStart + absl::Seconds(1)), State::kReady);
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("(private) alice: a\n", "(private) alice: b\n"));
+}
+
+// --- Kicked -----------------------------------------------------------------
+
+TEST_F(SessionTest, KickedLineMemberIsToldAndItsSessionEnds) {
+  Client* alice = JoinedClient(0, "g", "alice");  // The creator: an op.
+  Client* bob = JoinedClient(1, "g", "bob");
+  Client* carol = JoinedClient(0, "g", "carol");
+  const Membership* by = nullptr;
+  alice->session.member().ForEachMembership(
+      [&](const Membership& m) { by = &m; });
+  ASSERT_NE(by, nullptr);
+  ChatEvent kick;
+  kick.kind = ChatEvent::Kind::kKick;
+  kick.source = SourceOf(alice->session.member());
+  kick.group = "g";
+  kick.target = "bob";
+  kick.text = "spam";
+  ASSERT_TRUE(
+      shard(0)
+          .Kick(*by, "BOB", kick, FormatError("kicked from g by alice: spam"))
+          .ok());
+  // Carried out on bob's worker, which then announces the leave.
+  EXPECT_THAT(transport_.workers(), ElementsAre(1));
+  DeliverPosts();
+  EXPECT_THAT(bob->lines(),
+              ElementsAre("ERROR kicked from g by alice: spam\n"));
+  EXPECT_EQ(bob->output.ended(), 1);
+  EXPECT_EQ(bob->session.group(), nullptr);
+  EXPECT_THAT(carol->lines(), IsEmpty());
+  EXPECT_THAT(transport_.workers(), ElementsAre(0));
+  DeliverPosts();
+  EXPECT_THAT(carol->lines(), ElementsAre("* bob has left\n"));
+  EXPECT_THAT(alice->lines(), ElementsAre("* bob has left\n"));
+  EXPECT_THAT(MemberNames(*alice->session.group()),
+              ElementsAre("alice", "carol"));
+
+  // What bob still sends reaches nobody; ending announces nothing more and
+  // frees the name.
+  EXPECT_TRUE(bob->Input("anyone?\n"));
+  bob->session.End();
+  DeliverPosts();
+  EXPECT_THAT(carol->lines(), ElementsAre("* bob has left\n"));
+  EXPECT_FALSE(registry_.FindRecipient("bob").has_value());
 }
 
 }  // namespace

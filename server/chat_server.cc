@@ -18,8 +18,9 @@ namespace chatd {
 
 namespace {
 
-constexpr absl::string_view kPortNames[] = {"line port", "HTTP port",
-                                            "TLS line port", "HTTPS port"};
+constexpr absl::string_view kPortNames[] = {"line port",     "HTTP port",
+                                            "TLS line port", "HTTPS port",
+                                            "IRC port",      "IRC TLS port"};
 
 }  // namespace
 
@@ -52,9 +53,12 @@ absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
     return absl::InvalidArgumentError(
         "a TLS certificate needs its key, and a key its certificate");
   }
-  const int wanted[kPorts] = {options.port, options.http_port,
+  const int wanted[kPorts] = {options.port,
+                              options.http_port,
                               tls ? options.tls_port : -1,
-                              tls ? options.https_port : -1};
+                              tls ? options.https_port : -1,
+                              options.irc_port,
+                              tls ? options.ircs_port : -1};
   for (int i = 0; i < kPorts; ++i) {
     if (wanted[i] < -1 || wanted[i] > 65535) {
       return absl::InvalidArgumentError(
@@ -137,6 +141,8 @@ ChatServer::ChatServer(const Options& options,
         // Out of fds: best effort, the socket buffer is empty. A TLS port
         // has no way to say it before a handshake.
         static constexpr char kFull[] = "ERROR server full\n";
+        static constexpr char kIrcFull[] =
+            "ERROR :Closing Link: * (server full)\r\n";
         static constexpr char kHttpFull[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
             "Connection: close\r\n\r\n";
@@ -145,6 +151,8 @@ ChatServer::ChatServer(const Options& options,
         if (port.protocol == Protocol::kHttp) {
           send(fd, kHttpFull, sizeof(kHttpFull) - 1,
                MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else if (port.protocol == Protocol::kIrc) {
+          send(fd, kIrcFull, sizeof(kIrcFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         } else {
           send(fd, kFull, sizeof(kFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         }
@@ -216,7 +224,7 @@ void ChatServer::OnAccept(int fd, const sockaddr_storage& peer, Port port) {
   worker.Post(Envelope::Connection(fd, port));
 }
 
-void ChatServer::Post(int worker, GroupLine line) {
+void ChatServer::Post(int worker, ShardPost line) {
   // Called on the posting worker's thread, `line.origin`.
   const int origin = line.origin;
   const size_t depth =

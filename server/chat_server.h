@@ -1,5 +1,5 @@
-// ChatServer wires the pieces together: the listening sockets (the line port
-// and the HTTP port, each also over TLS when a certificate is given, each on
+// ChatServer wires the pieces together: the listening sockets (the line,
+// HTTP and IRC ports, each also over TLS when a certificate is given, each on
 // every --bind address) and the Acceptor, N Workers, and the GroupRegistry
 // they share. It owns all of them, hands each accepted fd to the next worker
 // in turn, whatever its port, carries broadcasts between workers (it is
@@ -46,6 +46,10 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
     // -1 opens none.
     int tls_port = -1;
     int https_port = -1;
+    // IRC, plain and over TLS (with the certificate above): 0 picks a free
+    // port, -1 opens none. Their settings are in worker.irc.
+    int irc_port = -1;
+    int ircs_port = -1;
     int threads = 1;  // Workers, 1 to kMaxWorkers.
     // Open client connections at most; more are told "ERROR server full".
     size_t max_connections = 10000;
@@ -67,6 +71,8 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
   uint16_t http_port() const { return ports_[kHttpPort]; }
   uint16_t tls_port() const { return ports_[kTlsLinePort]; }
   uint16_t https_port() const { return ports_[kHttpsPort]; }
+  uint16_t irc_port() const { return ports_[kIrcPort]; }
+  uint16_t ircs_port() const { return ports_[kIrcsPort]; }
 
   // Any thread (SIGHUP): reads the certificate and key files again. New TLS
   // connections use the new pair, existing ones keep theirs. On an error
@@ -97,11 +103,19 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
 
  private:
   // The listening ports, by the acceptor's tag.
-  enum PortIndex { kLinePort, kHttpPort, kTlsLinePort, kHttpsPort, kPorts };
-  static constexpr Port kPortKinds[kPorts] = {{Protocol::kLine, false},
-                                              {Protocol::kHttp, false},
-                                              {Protocol::kLine, true},
-                                              {Protocol::kHttp, true}};
+  enum PortIndex {
+    kLinePort,
+    kHttpPort,
+    kTlsLinePort,
+    kHttpsPort,
+    kIrcPort,
+    kIrcsPort,
+    kPorts
+  };
+  static constexpr Port kPortKinds[kPorts] = {
+      {Protocol::kLine, false}, {Protocol::kHttp, false},
+      {Protocol::kLine, true},  {Protocol::kHttp, true},
+      {Protocol::kIrc, false},  {Protocol::kIrc, true}};
 
   ChatServer(const Options& options,
              const std::vector<Acceptor::Listener>& listeners,
@@ -113,9 +127,11 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
   // Makes `contexts` the ones new TLS connections get.
   void InstallTls(TlsContexts contexts);
 
-  bool tls_enabled() const { return tls_port() != 0 || https_port() != 0; }
+  bool tls_enabled() const {
+    return tls_port() != 0 || https_port() != 0 || ircs_port() != 0;
+  }
   void OnAccept(int fd, const sockaddr_storage& peer, Port port);
-  void Post(int worker, GroupLine line) override;
+  void Post(int worker, ShardPost line) override;
 
   const Options options_;
   uint16_t ports_[kPorts];

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,27 @@ DEFINE_string(http_port_file, "",
 DEFINE_string(tls_port_file, "", "Like --http_port_file, for --tls_port.");
 DEFINE_string(https_port_file, "", "Like --http_port_file, for --https_port.");
 DEFINE_int32(listen_backlog, 4096, "listen() backlog.");
+DEFINE_int32(irc_port, 6667,
+             "TCP port of the IRC front end; 0 picks a free one, -1 opens "
+             "none.");
+DEFINE_int32(ircs_port, 6697,
+             "IRC over TLS (needs --tls_cert/--tls_key); 0 picks a free "
+             "one, -1 opens none.");
+DEFINE_string(irc_port_file, "", "Like --http_port_file, for --irc_port.");
+DEFINE_string(ircs_port_file, "", "Like --http_port_file, for --ircs_port.");
+DEFINE_string(irc_server_name, "",
+              "The server's name in IRC replies (001-004, PONG, WHO, message "
+              "sources); default: the host name.");
+DEFINE_string(irc_password, "",
+              "When set, IRC clients must send it with PASS to register.");
+DEFINE_string(motd_file, "",
+              "Text file whose lines are the IRC message of the day; without "
+              "one, clients get 422.");
+DEFINE_int32(irc_ping_interval_s, 120,
+             "An IRC client silent this long is sent a PING.");
+DEFINE_int32(irc_ping_timeout_s, 60,
+             "An IRC client that sends nothing this long after the server's "
+             "PING is disconnected.");
 
 namespace chatd {
 namespace {
@@ -186,6 +208,49 @@ int Main() {
                  << " will be refused for lack of file descriptors";
   }
   options.listen_backlog = FLAGS_listen_backlog;
+  for (const auto& [flag, value] :
+       {std::pair<const char*, int>{"irc_port", FLAGS_irc_port},
+        {"ircs_port", FLAGS_ircs_port}}) {
+    if (value < -1 || value > 65535) {
+      LOG(ERROR) << "--" << flag << " must be -1 to 65535";
+      return 2;
+    }
+  }
+  options.irc_port = FLAGS_irc_port;
+  options.ircs_port = FLAGS_ircs_port;
+  if (FLAGS_irc_ping_interval_s < 1 || FLAGS_irc_ping_timeout_s < 1) {
+    LOG(ERROR) << "--irc_ping_interval_s and --irc_ping_timeout_s must be "
+                  "positive";
+    return 2;
+  }
+  IrcConfig& irc = options.worker.irc;
+  irc.server_name = FLAGS_irc_server_name;
+  if (irc.server_name.empty()) {
+    char host[256] = {};
+    irc.server_name = gethostname(host, sizeof(host) - 1) == 0 && host[0] != 0
+                          ? host
+                          : "chatd";
+  }
+  if (irc.server_name.find_first_of(" :,") != std::string::npos) {
+    LOG(ERROR) << "--irc_server_name must not contain a space, ':' or ','";
+    return 2;
+  }
+  irc.password = FLAGS_irc_password;
+  irc.ping_interval = absl::Seconds(FLAGS_irc_ping_interval_s);
+  irc.ping_timeout = absl::Seconds(FLAGS_irc_ping_timeout_s);
+  irc.created = absl::Now();
+  if (!FLAGS_motd_file.empty()) {
+    std::ifstream motd(FLAGS_motd_file);
+    if (!motd) {
+      LOG(ERROR) << "cannot read --motd_file " << FLAGS_motd_file;
+      return 2;
+    }
+    irc.has_motd = true;
+    for (std::string line; std::getline(motd, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      irc.motd.push_back(line.substr(0, 400));
+    }
+  }
 
   absl::StatusOr<std::unique_ptr<ChatServer>> server =
       ChatServer::Create(options);
@@ -206,7 +271,12 @@ int Main() {
                     : std::string())
             << " with " << options.threads << " worker threads, up to "
             << options.max_connections << " connections";
-  if (started.tls_port() != 0 || started.https_port() != 0) {
+  if (started.irc_port() != 0) {
+    LOG(INFO) << "IRC on " << where(started.irc_port()) << " as "
+              << options.worker.irc.server_name;
+  }
+  if (started.tls_port() != 0 || started.https_port() != 0 ||
+      started.ircs_port() != 0) {
     std::vector<std::string> tls_ports;
     if (started.tls_port() != 0) {
       tls_ports.push_back(absl::StrCat(where(started.tls_port()), " (line)"));
@@ -214,6 +284,9 @@ int Main() {
     if (started.https_port() != 0) {
       tls_ports.push_back(
           absl::StrCat(where(started.https_port()), " (HTTPS)"));
+    }
+    if (started.ircs_port() != 0) {
+      tls_ports.push_back(absl::StrCat(where(started.ircs_port()), " (IRC)"));
     }
     LOG(INFO) << "TLS on " << absl::StrJoin(tls_ports, " and ")
               << "; kernel TLS "
@@ -223,13 +296,15 @@ int Main() {
                       : "not available in this kernel: OpenSSL encrypts in "
                         "user space");
   } else if (!FLAGS_tls_cert.empty()) {
-    LOG(WARNING) << "--tls_cert is set but both TLS ports are off";
+    LOG(WARNING) << "--tls_cert is set but every TLS port is off";
   }
   // The other ports first: a test waiting for --port_file then has all.
   const std::pair<const std::string*, uint16_t> port_files[] = {
       {&FLAGS_http_port_file, started.http_port()},
       {&FLAGS_tls_port_file, started.tls_port()},
       {&FLAGS_https_port_file, started.https_port()},
+      {&FLAGS_irc_port_file, started.irc_port()},
+      {&FLAGS_ircs_port_file, started.ircs_port()},
       {&FLAGS_port_file, started.port()}};
   for (const auto& [path, port] : port_files) {
     if (path->empty() || port == 0) continue;

@@ -6,8 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/irc_session.h"
+#include "core/line_session.h"
 #include "core/protocol.h"
 #include "net/socket.h"
 #include "server/worker.h"
@@ -18,13 +22,27 @@ namespace {
 // Reads per readiness event before other connections get their turn.
 constexpr int kMaxReadsPerEvent = 4;
 
+// The session a port's protocol speaks: IRC, or the line protocol (which
+// the HTTP port's WebSocket upgrade speaks too).
+std::unique_ptr<Session> NewSession(Protocol protocol, Worker* worker,
+                                    SessionOutput* output) {
+  if (protocol == Protocol::kIrc) {
+    return std::make_unique<IrcSession>(&worker->shard(), output,
+                                        worker->options().session,
+                                        &worker->options().irc);
+  }
+  return std::make_unique<LineSession>(&worker->shard(), output,
+                                       worker->options().session);
+}
+
 }  // namespace
 
 ClientConnection::ClientConnection(Worker* worker, int fd, bool admitted,
                                    Framing* framing,
-                                   std::unique_ptr<TlsStream> tls)
+                                   std::unique_ptr<TlsStream> tls,
+                                   Protocol protocol)
     : worker_(worker),
-      session_(&worker->shard(), this, worker->options().session),
+      session_(NewSession(protocol, worker, this)),
       framing_(framing),
       tls_(std::move(tls)),
       fd_(fd),
@@ -39,7 +57,7 @@ ClientConnection::ClientConnection(Worker* worker, int fd, bool admitted,
 
 ClientConnection::~ClientConnection() {
   SetThrottled(false);
-  session_.End();
+  session_->End();
   WorkerStats::Add(worker_->stats().connections[int(framing_->kind())],
                    int64_t{-1});
   if (tls_ != nullptr) {
@@ -187,11 +205,19 @@ void ClientConnection::Send(PayloadRef line) {
   QueueFlush();
 }
 
+void ClientConnection::EndSession(PayloadRef last_words) {
+  SetThrottled(false);
+  CloseWith(std::move(last_words), CloseReason::kKicked);
+}
+
 void ClientConnection::DropAsTooSlow() {
+  std::vector<absl::string_view> groups;
+  session_->member().ForEachMembership(
+      [&groups](const Membership& m) { groups.push_back(m.group->name()); });
   LOG(WARNING) << "dropping slow consumer "
-               << (session_.joined() ? session_.name() : "(not joined)")
+               << (session_->name().empty() ? "(not joined)" : session_->name())
                << " in "
-               << (session_.joined() ? session_.group()->name() : "(none)")
+               << (groups.empty() ? "(none)" : absl::StrJoin(groups, ","))
                << " from " << PeerAddress(fd_) << ": "
                << output_.pending_bytes() << " bytes pending";
   output_.DropUnstarted();
@@ -296,7 +322,7 @@ ClientConnection::Received ClientConnection::Receive(char* buffer, size_t size,
 void ClientConnection::AfterInput(Session::InputState state) {
   switch (state) {
     case Session::InputState::kOver:
-      switch (session_.ending()) {
+      switch (session_->ending()) {
         case Session::Ending::kLineTooLong:
           CountDrop(DropReason::kLineTooLong);
           break;
@@ -331,7 +357,7 @@ void ClientConnection::AfterInput(Session::InputState state) {
 
 void ClientConnection::ServeHeldLines() {
   if (state_ != State::kOpen || !throttled_ ||
-      worker_->now() < session_.resume_at()) {
+      worker_->now() < session_->resume_at()) {
     return;
   }
   if (worker_->input_paused()) {
@@ -380,7 +406,7 @@ void ClientConnection::OnTimer() {
         Retire();
         return;
       }
-      if (!session_.joined()) {
+      if (!session_->joined()) {
         VLOG(1) << "fd " << fd_ << ": no JOIN in time";
         CountDrop(DropReason::kJoinTimeout);
         CloseWith(FormatError(kErrorJoinTimeout), CloseReason::kTimeout);
@@ -389,6 +415,10 @@ void ClientConnection::OnTimer() {
       ServeHeldLines();
       if (state_ == State::kOpen && worker_->now() >= framing_->deadline()) {
         framing_->OnDeadline(*this);
+      }
+      if (state_ == State::kOpen && worker_->now() >= session_->deadline() &&
+          session_->OnDeadline(worker_->now())) {
+        AfterInput(Session::InputState::kOver);
       }
       if (!retired()) ArmTimer();
       return;
@@ -400,9 +430,9 @@ void ClientConnection::ArmTimer() {
   // draining one the limit Drain() armed; a joined one waits for its next
   // token while throttled, unless the worker holds its input, and for the
   // framing's own deadline.
-  if (state_ != State::kOpen || !session_.joined()) return;
-  absl::Time at = framing_->deadline();
-  if (throttled_ && !input_held_) at = std::min(at, session_.resume_at());
+  if (state_ != State::kOpen || !session_->joined()) return;
+  absl::Time at = std::min(framing_->deadline(), session_->deadline());
+  if (throttled_ && !input_held_) at = std::min(at, session_->resume_at());
   worker_->loop().timers().Arm(&timer_, at);
 }
 
@@ -497,7 +527,7 @@ void ClientConnection::Drain() {
   if (state_ != State::kOpen) return;
   state_ = State::kDraining;
   SetThrottled(false);
-  session_.End();
+  session_->End();
   worker_->loop().timers().Arm(
       &timer_, worker_->now() + worker_->options().drain_timeout);
   QueueFlush();
@@ -507,7 +537,7 @@ void ClientConnection::Retire() {
   if (retired()) return;
   state_ = State::kRetired;
   SetThrottled(false);
-  session_.End();
+  session_->End();
   worker_->loop().timers().Disarm(&timer_);
   if (input_held_) {
     input_held_ = false;

@@ -59,8 +59,10 @@ class ClientConnection final : public EventLoop::Handler,
   // Takes ownership of the connected, non-blocking `fd`, of `framing` and
   // of `tls` (null on a plain port). `admitted` is false for a connection
   // accepted only to be refused.
+  // `protocol` chooses the session: IRC on the IRC ports, the line
+  // protocol on the others.
   ClientConnection(Worker* worker, int fd, bool admitted, Framing* framing,
-                   std::unique_ptr<TlsStream> tls);
+                   std::unique_ptr<TlsStream> tls, Protocol protocol);
   // Ends the session if still open and closes the fd.
   ~ClientConnection();
   ClientConnection(const ClientConnection&) = delete;
@@ -76,6 +78,7 @@ class ClientConnection final : public EventLoop::Handler,
 
   void OnEvents(uint32_t events) override;
   void Send(PayloadRef line) override;
+  void EndSession(PayloadRef last_words) override;
 
   // Writes what is queued; the worker calls it once per pass for each
   // connection that had output queued.
@@ -84,7 +87,7 @@ class ClientConnection final : public EventLoop::Handler,
   void ReleaseInput();
 
   // For the framing, on this worker's thread.
-  Session& session() { return session_; }
+  Session& session() { return *session_; }
   Worker& worker() { return *worker_; }
   OutputQueue& output() { return output_; }
   // The framing has ended the conversation (its close is queued): stop
@@ -162,7 +165,7 @@ class ClientConnection final : public EventLoop::Handler,
   void DropAsTooSlow();
 
   Worker* const worker_;
-  Session session_;
+  std::unique_ptr<Session> session_;
   Framing* framing_;  // Owned: released, never deleted (see Framing).
   std::unique_ptr<TlsStream> tls_;  // Null on a plain port.
   OutputQueue output_;

@@ -16,8 +16,8 @@ struct Envelope {
   enum class Kind {
     kNone,        // A moved-from or default envelope.
     kConnection,  // `fd` is a new client for this worker to serve.
-    kRefusal,     // `fd` is a client to answer `broadcast.line` and close.
-    kBroadcast,   // `broadcast` goes to this worker's members of its group.
+    kRefusal,     // `fd` is a client to answer `refusal` and close.
+    kBroadcast,   // `broadcast` goes to this worker's shard.
     kShutdown,    // Tell every client, flush, keep answering the HTTP port.
     kExit,        // Cut off whoever is left and stop the thread.
   };
@@ -34,10 +34,10 @@ struct Envelope {
     e.kind = Kind::kRefusal;
     e.fd = fd;
     e.port = port;
-    e.broadcast.line = std::move(error);
+    e.refusal = std::move(error);
     return e;
   }
-  static Envelope Broadcast(GroupLine line) {
+  static Envelope Broadcast(ShardPost line) {
     Envelope e;
     e.kind = Kind::kBroadcast;
     e.broadcast = std::move(line);
@@ -58,9 +58,10 @@ struct Envelope {
   int fd = -1;
   // With kConnection and kRefusal: the port the client came to.
   Port port;
-  // With kBroadcast the line for the group; with kRefusal, `line` is the
-  // error to send.
-  GroupLine broadcast;
+  // With kBroadcast: what the shard delivers.
+  ShardPost broadcast;
+  // With kRefusal: the error to send.
+  PayloadRef refusal;
 };
 
 }  // namespace chatd

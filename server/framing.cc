@@ -7,10 +7,11 @@
 namespace chatd {
 namespace {
 
-class LineStreamFraming final : public Framing {
+class StreamFraming final : public Framing {
  public:
-  void Release() override {}  // Shared by every line connection.
-  FramingKind kind() const override { return FramingKind::kLine; }
+  explicit StreamFraming(FramingKind kind) : kind_(kind) {}
+  void Release() override {}  // Shared by every connection of its kind.
+  FramingKind kind() const override { return kind_; }
 
   Session::InputState OnInput(ClientConnection& connection,
                               absl::string_view bytes) override {
@@ -23,8 +24,11 @@ class LineStreamFraming final : public Framing {
 
   void SendFinal(ClientConnection& connection, PayloadRef line,
                  CloseReason why) override {
-    connection.Send(std::move(line));
+    connection.Send(connection.session().FinalLine(std::move(line)));
   }
+
+ private:
+  const FramingKind kind_;
 };
 
 }  // namespace
@@ -37,12 +41,19 @@ absl::string_view FramingKindName(FramingKind kind) {
       return "http";
     case FramingKind::kWebSocket:
       return "websocket";
+    case FramingKind::kIrc:
+      return "irc";
   }
   return "unknown";
 }
 
 Framing* LineFraming() {
-  static LineStreamFraming* const framing = new LineStreamFraming;
+  static StreamFraming* const framing = new StreamFraming(FramingKind::kLine);
+  return framing;
+}
+
+Framing* IrcFraming() {
+  static StreamFraming* const framing = new StreamFraming(FramingKind::kIrc);
   return framing;
 }
 

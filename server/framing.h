@@ -22,8 +22,8 @@ namespace chatd {
 class ClientConnection;
 
 // What a listening port speaks.
-enum class Protocol : uint8_t { kLine, kHttp };
-inline constexpr int kProtocols = 2;
+enum class Protocol : uint8_t { kLine, kHttp, kIrc };
+inline constexpr int kProtocols = 3;
 
 // A listening port: what it speaks and whether TLS wraps it. The framing
 // is the same either way; TLS lives below it, in the connection.
@@ -33,8 +33,8 @@ struct Port {
 };
 
 // What a framing is, for the connection counts in /metrics.
-enum class FramingKind : uint8_t { kLine, kHttp, kWebSocket };
-inline constexpr int kFramingKinds = 3;
+enum class FramingKind : uint8_t { kLine, kHttp, kWebSocket, kIrc };
+inline constexpr int kFramingKinds = 4;
 absl::string_view FramingKindName(FramingKind kind);
 
 // Why the server (not the session) closes a connection.
@@ -43,6 +43,7 @@ enum class CloseReason : uint8_t {
   kShutdown,  // The server is stopping.
   kTooSlow,   // Output backed up past --max_output_bytes.
   kRefused,   // Refused at accept: server full, too many from the address.
+  kKicked,    // An IRC op kicked the member from its only group.
 };
 
 class Framing {
@@ -81,9 +82,10 @@ class Framing {
   ~Framing() = default;
 };
 
-// The line port: lines in the byte stream, framed by the session itself.
-// Stateless, so one instance serves every line connection.
+// The line and IRC ports: lines in the byte stream, framed by the session
+// itself. Stateless, so one instance serves every such connection.
 Framing* LineFraming();
+Framing* IrcFraming();
 
 }  // namespace chatd
 

@@ -159,6 +159,7 @@ void HttpFraming::SendFinal(ClientConnection& connection, PayloadRef line,
       if (mid_request_) Respond(connection, Error(503, "shutting down\n"));
       return;
     case CloseReason::kTooSlow:
+    case CloseReason::kKicked:  // An HTTP connection has no session.
       return;
   }
 }

@@ -71,8 +71,13 @@ std::string ChatServer::Metrics() const {
     return sum;
   };
 
-  m.Single("chatd_members", "gauge", "Joined members, on every transport.",
+  m.Single("chatd_members", "gauge",
+           "Group memberships, on every transport (an IRC user may hold "
+           "several).",
            shard_sum(&ChatShard::Stats::members));
+  m.Single("chatd_names", "gauge",
+           "Names in use: members online, on every transport.",
+           static_cast<uint64_t>(registry_.person_count()));
   m.Single("chatd_groups", "gauge", "Groups with at least one member.",
            static_cast<uint64_t>(registry_.group_count()));
   m.Single("chatd_lines_received_total", "counter",
@@ -80,6 +85,9 @@ std::string ChatServer::Metrics() const {
            shard_sum(&ChatShard::Stats::lines_received));
   m.Single("chatd_messages_total", "counter", "Chat messages broadcast.",
            shard_sum(&ChatShard::Stats::messages));
+  m.Single("chatd_private_messages_total", "counter",
+           "Private messages sent (/msg, IRC PRIVMSG and NOTICE to a nick).",
+           shard_sum(&ChatShard::Stats::private_messages));
   m.Single("chatd_deliveries_total", "counter",
            "Group lines (messages, joins, leaves) queued on recipients.",
            shard_sum(&ChatShard::Stats::deliveries));

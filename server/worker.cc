@@ -98,7 +98,7 @@ void Worker::Handle(Envelope&& envelope) {
       Adopt(envelope.fd, envelope.port);
       break;
     case Envelope::Kind::kRefusal:
-      Refuse(envelope.fd, envelope.port, std::move(envelope.broadcast.line));
+      Refuse(envelope.fd, envelope.port, std::move(envelope.refusal));
       break;
     case Envelope::Kind::kBroadcast:
       shard_.Deliver(envelope.broadcast);
@@ -121,6 +121,8 @@ Framing* Worker::NewFraming(Protocol protocol) {
       return LineFraming();
     case Protocol::kHttp:
       return new HttpFraming(&options_.web);
+    case Protocol::kIrc:
+      return IrcFraming();
   }
   return LineFraming();
 }
@@ -137,7 +139,8 @@ ClientConnection* Worker::AddConnection(int fd, Port port, bool admitted) {
     tls = *std::move(stream);
   }
   auto connection = std::make_unique<ClientConnection>(
-      this, fd, admitted, NewFraming(port.protocol), std::move(tls));
+      this, fd, admitted, NewFraming(port.protocol), std::move(tls),
+      port.protocol);
   ClientConnection* raw = connection.get();
   connections_.emplace(raw, std::move(connection));
   raw->Open();
@@ -146,10 +149,10 @@ ClientConnection* Worker::AddConnection(int fd, Port port, bool admitted) {
 
 void Worker::Adopt(int fd, Port port) {
   // While shutting down, the HTTP port still answers (/healthz says 503);
-  // the line port has nothing to say but goodbye, and on a TLS port not
-  // even that, before a handshake.
-  if (shutting_down_ && port.protocol == Protocol::kLine) {
-    if (!port.tls) {
+  // the line port has nothing to say but goodbye, and the IRC port or a TLS
+  // port not even that, before registration or a handshake.
+  if (shutting_down_ && port.protocol != Protocol::kHttp) {
+    if (!port.tls && port.protocol == Protocol::kLine) {
       // Best effort: a fresh socket's buffer has room for one line.
       const PayloadRef notice = FormatShuttingDown();
       send(fd, notice->data(), notice->size(), MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "core/chat_shard.h"
 #include "core/group_registry.h"
+#include "core/irc_session.h"
 #include "core/session.h"
 #include "net/event_loop.h"
 #include "net/mailbox.h"
@@ -66,6 +67,8 @@ class Worker final : private EventLoop::Handler {
     size_t mailbox_low_water = 32768;
     // The HTTP port's settings; `web.site` must be set if it is open.
     WebOptions web;
+    // The IRC ports' settings.
+    IrcConfig irc;
     // The current certificate of the TLS ports, by Protocol; set for each
     // protocol that has a TLS port. The server owns the slots.
     const TlsContextSlot* tls[kProtocols] = {};

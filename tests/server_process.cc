@@ -151,6 +151,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   unlink((port_file + ".http").c_str());
   unlink((port_file + ".tls").c_str());
   unlink((port_file + ".https").c_str());
+  unlink((port_file + ".irc").c_str());
+  unlink((port_file + ".ircs").c_str());
   std::string cert_dir = options.tls_cert_dir;
   if (options.tls && cert_dir.empty()) {
     absl::StatusOr<std::string> dir = NewTempDir("cert");
@@ -199,6 +201,24 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     args.push_back(absl::StrCat("--tls_port_file=", port_file, ".tls"));
     args.push_back("--https_port=0");
     args.push_back(absl::StrCat("--https_port_file=", port_file, ".https"));
+  }
+  if (options.irc) {
+    args.push_back("--irc_port=0");
+    args.push_back(absl::StrCat("--irc_port_file=", port_file, ".irc"));
+    if (options.tls) {
+      args.push_back("--ircs_port=0");
+      args.push_back(absl::StrCat("--ircs_port_file=", port_file, ".ircs"));
+    } else {
+      args.push_back("--ircs_port=-1");
+    }
+  } else {
+    // Never the defaults 6667 and 6697: tests run side by side.
+    args.push_back("--irc_port=-1");
+    args.push_back("--ircs_port=-1");
+  }
+  if (options.irc_server_name.has_value()) {
+    args.push_back(
+        absl::StrCat("--irc_server_name=", *options.irc_server_name));
   }
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
@@ -252,6 +272,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
       new ServerProcess(pid, std::move(port_file), std::move(log_file)));
   server->tls_ = options.tls;
   server->tls_cert_dir_ = cert_dir;
+  server->irc_ = options.irc;
   std::fprintf(stderr, "started server pid %d: %s\n", static_cast<int>(pid),
                absl::StrJoin(args, " ").c_str());
   absl::Status ready = server->WaitForPort(absl::Now() + startup_timeout);
@@ -280,6 +301,10 @@ absl::Status ServerProcess::WaitForPort(absl::Time deadline) {
         absl::Status read = ReadExtraPort(".http", &http_port_);
         if (read.ok() && tls_) read = ReadExtraPort(".tls", &tls_port_);
         if (read.ok() && tls_) read = ReadExtraPort(".https", &https_port_);
+        if (read.ok() && irc_) read = ReadExtraPort(".irc", &irc_port_);
+        if (read.ok() && irc_ && tls_) {
+          read = ReadExtraPort(".ircs", &ircs_port_);
+        }
         return read;
       }
     }
@@ -405,6 +430,8 @@ ServerProcess::~ServerProcess() {
   unlink((port_file_ + ".http").c_str());
   unlink((port_file_ + ".tls").c_str());
   unlink((port_file_ + ".https").c_str());
+  unlink((port_file_ + ".irc").c_str());
+  unlink((port_file_ + ".ircs").c_str());
   if (!log_file_.empty()) {
     absl::StatusOr<std::string> log = Log();
     if (log.ok()) {

@@ -13,6 +13,9 @@
 // With Options::tls the server also listens for TLS (the line protocol on
 // tls_port(), HTTP and WebSocket on https_port()) with a certificate from
 // tools/dev-cert.sh; Signal(SIGHUP) makes it reload the certificate files.
+//
+// With Options::irc it also speaks IRC (docs/IRC.md) on irc_port(), and
+// with TLS as well on ircs_port().
 
 #ifndef CHATD_TESTS_SERVER_PROCESS_H_
 #define CHATD_TESTS_SERVER_PROCESS_H_
@@ -73,6 +76,14 @@ class ServerProcess {
     // "//tools:dev-cert.sh".
     bool tls = false;
     std::string tls_cert_dir;
+    // The IRC front end (docs/IRC.md): --irc_port=0, reported through a
+    // port file like the HTTP port, and with `tls` also --ircs_port=0.
+    // Without it both IRC ports are off (-1), so that no test opens the
+    // default 6667 or 6697.
+    bool irc = false;
+    // --irc_server_name, the <srv> of every IRC reply (default: the host
+    // name).
+    std::optional<std::string> irc_server_name;
   };
 
   // Starts `binary` (default: the chatd from this test's runfiles) and waits
@@ -111,6 +122,10 @@ class ServerProcess {
   int tls_port() const { return tls_port_; }
   int https_port() const { return https_port_; }
   const std::string& tls_cert_dir() const { return tls_cert_dir_; }
+  // With Options::irc: the IRC port, and with Options::tls too the IRC over
+  // TLS port (0 otherwise).
+  int irc_port() const { return irc_port_; }
+  int ircs_port() const { return ircs_port_; }
   std::string ca_file() const { return tls_cert_dir_ + "/ca.pem"; }
   std::string cert_file() const { return tls_cert_dir_ + "/server.pem"; }
   std::string key_file() const { return tls_cert_dir_ + "/server.key"; }
@@ -156,6 +171,9 @@ class ServerProcess {
   bool tls_ = false;
   int tls_port_ = 0;
   int https_port_ = 0;
+  bool irc_ = false;
+  int irc_port_ = 0;
+  int ircs_port_ = 0;
   std::string tls_cert_dir_;
   bool exited_ = false;
   int wait_status_ = 0;

@@ -68,7 +68,8 @@ fi
 "$chatd" --bind="$bind" --port=0 --port_file="$work/port" \
   --tls_cert="$work/cert/server.pem" --tls_key="$work/cert/server.key" \
   --tls_port=0 --tls_port_file="$work/tls_port" --http_port=-1 \
-  --https_port=-1 --threads=2 --max_msgs_per_sec=0 \
+  --https_port=-1 --irc_port=-1 --ircs_port=-1 --threads=2 \
+  --max_msgs_per_sec=0 \
   >"$work/chatd.log" 2>&1 &
 chatd_pid=$!
 # --tls_port_file is written before --port_file.

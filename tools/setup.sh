@@ -22,6 +22,10 @@ packages=(
   node-llhttp libssl-dev openssl
   # Web tests (tests/web): headless Chromium, and promtool to check /metrics.
   chromium prometheus
+  # IRC front end test (tests/irc_clients_test.sh): real IRC clients, irssi
+  # driven in a tmux pane and weechat-headless through its fifo plugin
+  # (fifo.so is in weechat-plugins, only a Recommends of weechat-headless).
+  irssi weechat-headless weechat-plugins tmux
 )
 # Node.js and npm for tests/web, unless some node/npm is already on PATH.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi

@@ -93,7 +93,7 @@ class Chatd {
       `--tls_cert=${cert.cert}`, `--tls_key=${cert.key}`,
       '--tls_port=0', `--tls_port_file=${files.tlsPort}`,
       `--https_port=${httpsPort}`, `--https_port_file=${files.httpsPort}`,
-      '--threads=2', '--max_msgs_per_sec=0',
+      '--irc_port=-1', '--ircs_port=-1', '--threads=2', '--max_msgs_per_sec=0',
     ];
     const proc = spawn(CHATD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];

@@ -90,6 +90,7 @@ async function startServer(extra = []) {
   const httpPortFile = path.join(dir, 'http_port');
   const args = [
     '--port=0', `--port_file=${portFile}`, '--http_port=0', `--http_port_file=${httpPortFile}`,
+    '--irc_port=-1', '--ircs_port=-1',
     '--threads=2', '--max_msgs_per_sec=0', '--max_line_bytes=4096', ...extra,
   ];
   const proc = spawn(BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
