@@ -57,7 +57,7 @@ absl::Status ChatShard::Claim(Member* member, absl::string_view name,
   if (!status.ok()) return status;
   member->id_ = id;
   member->name_ = std::string(name);
-  member->user_ = std::string(user);
+  if (!user.empty()) member->user_ = std::make_unique<std::string>(user);
   members_.emplace(id, member);
   return absl::OkStatus();
 }
@@ -97,13 +97,12 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(Member* member,
   absl::StatusOr<GroupRegistry::Joined> joined = registry_->Join(
       group, member->name(), worker_,
       [&](const Group& g, uint64_t others, uint64_t epoch) {
-        // Rendered here, under the lock, because only now is the group's
-        // shown name known (as its first member wrote it); for every
-        // class, as the classes of the members are read in the same way
-        // as the mask. Joins are rare next to messages.
+        // Rendered here, under the lock, because only now are the group's
+        // shown name (as its first member wrote it) and its members'
+        // classes known, exactly. Joins are rare next to messages.
         ChatEvent shown = event;
         shown.group = g.name();
-        Announce(g.id(), others, epoch, Render(shown, kAllClasses));
+        Announce(g.id(), others, epoch, Render(shown, g.class_mask()));
       });
   if (!joined.ok()) return joined;
   Membership* membership = member->AddMembership(joined->group);
@@ -134,12 +133,12 @@ void ChatShard::Leave(Membership* membership, const ChatEvent& event) {
   const uint64_t id = group->id();
   Unlist(membership);
   member->RemoveMembership(membership);
-  Rendition announcement;
-  if (!quiet_) announcement = Render(event, kAllClasses);
-  // `group` may be freed by this call.
+  // `group` may be freed by this call. The announcement is rendered under
+  // the lock, for the classes of the members that stay.
   registry_->Leave(group, member->name(), worker_,
                    [&](const Group& g, uint64_t others, uint64_t epoch) {
-                     if (!quiet_) Announce(id, others, epoch, announcement);
+                     if (quiet_ || g.class_mask() == 0) return;
+                     Announce(id, others, epoch, Render(event, g.class_mask()));
                    });
 }
 

@@ -77,12 +77,6 @@ absl::Status GroupRegistry::Rename(absl::string_view from, absl::string_view to,
   for (Group* group : holder.groups) {
     Entry* entry = FindEntry(*group);
     CHECK(entry != nullptr);
-    if (folded_to != folded_from) {
-      auto member = entry->members.extract(folded_from);
-      CHECK(!member.empty());
-      member.key() = folded_to;
-      entry->members.insert(std::move(member));
-    }
     epochs.push_back(
         {group->id(), group->epoch_.load(std::memory_order_relaxed)});
     workers |= group->worker_mask();
@@ -134,7 +128,7 @@ GroupRegistry::FindMember(absl::string_view name) const {
   std::vector<std::string> groups;
   for (Group* group : holder.groups) {
     const Entry* entry = FindEntry(*group);
-    const uint8_t flags = entry->members.at(folded);
+    const uint8_t flags = entry->members.at(&holder);
     const char* prefix = (flags & kFlagOp)      ? "@"
                          : (flags & kFlagVoice) ? "+"
                                                 : "";
@@ -177,11 +171,11 @@ absl::StatusOr<GroupRegistry::Joined> GroupRegistry::Join(
     entry.group = std::make_unique<Group>(next_id_++, std::string(group));
     entry.created = absl::Now();
     group_count_.store(groups_.size(), std::memory_order_relaxed);
-  } else if (entry.members.contains(folded_name)) {
+  } else if (entry.members.contains(&holder)) {
     return absl::AlreadyExistsError("already a member");
   }
   // The creator is the group's operator (Modern IRC, "Channels").
-  entry.members.emplace(std::move(folded_name), created ? kFlagOp : 0);
+  entry.members.emplace(&holder, created ? kFlagOp : 0);
   Group& g = *entry.group;
   holder.groups.push_back(&g);
   const uint64_t bit = uint64_t{1} << worker;
@@ -211,14 +205,13 @@ void GroupRegistry::CountClass(Entry& entry, WireClass wire_class, int delta) {
   }
 }
 
-uint64_t GroupRegistry::RemoveFrom(Group* group, const std::string& folded_name,
-                                   const Holder& holder, int worker,
-                                   bool* emptied) {
+uint64_t GroupRegistry::RemoveFrom(Group* group, const Holder& holder,
+                                   int worker, bool* emptied) {
   auto it = groups_.find(Fold(group->name()));
   CHECK(it != groups_.end() && it->second.group.get() == group)
       << "leave from unknown group " << group->name();
   Entry& entry = it->second;
-  CHECK_EQ(entry.members.erase(folded_name), 1u)
+  CHECK_EQ(entry.members.erase(&holder), 1u)
       << holder.name << " not in " << group->name();
   const uint64_t bit = uint64_t{1} << worker;
   CHECK_GT(entry.members_on_worker[worker], 0u);
@@ -242,8 +235,7 @@ void GroupRegistry::Leave(Group* group, absl::string_view name, int worker,
   CHECK(g != holder.groups.end()) << name << " not in " << group->name();
   holder.groups.erase(g);
   bool emptied = false;
-  const uint64_t epoch =
-      RemoveFrom(group, folded_name, holder, worker, &emptied);
+  const uint64_t epoch = RemoveFrom(group, holder, worker, &emptied);
   announce(*group, group->worker_mask() & ~(uint64_t{1} << worker), epoch);
   if (emptied) {
     groups_.erase(Fold(group->name()));
@@ -267,8 +259,8 @@ void GroupRegistry::LeaveMany(absl::Span<Group* const> groups,
     CHECK(g != holder.groups.end()) << name << " not in " << group->name();
     holder.groups.erase(g);
     bool emptied = false;
-    epochs.push_back({group->id(), RemoveFrom(group, folded_name, holder,
-                                              worker, &emptied)});
+    epochs.push_back(
+        {group->id(), RemoveFrom(group, holder, worker, &emptied)});
     workers |= group->worker_mask();
     if (emptied) emptied_groups.push_back(group);
   }
@@ -322,8 +314,8 @@ std::vector<GroupRegistry::MemberInfo> GroupRegistry::Members(
     const Entry* entry = it == groups_.end() ? nullptr : &it->second;
     if (entry != nullptr) {
       members.reserve(entry->members.size());
-      for (const auto& [folded, flags] : entry->members) {
-        members.push_back(InfoOf(people_.at(folded), flags));
+      for (const auto& [holder, flags] : entry->members) {
+        members.push_back(InfoOf(*holder, flags));
       }
     }
   }
@@ -335,17 +327,22 @@ std::vector<GroupRegistry::MemberInfo> GroupRegistry::Members(
 
 std::optional<uint8_t> GroupRegistry::Flags(const Group& group,
                                             absl::string_view name) const {
-  const std::string folded = Fold(name);
   MutexLock lock(&mu_);
   const Entry* entry = FindEntry(group);
   if (entry == nullptr) return std::nullopt;
-  auto it = entry->members.find(folded);
+  auto it = entry->members.find(FindHolder(name));
   if (it == entry->members.end()) return std::nullopt;
   return it->second;
 }
 
+const GroupRegistry::Holder* GroupRegistry::FindHolder(
+    absl::string_view name) const {
+  auto it = people_.find(Fold(name));
+  return it == people_.end() ? nullptr : &it->second;
+}
+
 bool GroupRegistry::IsOp(const Entry& entry, absl::string_view name) const {
-  auto it = entry.members.find(Fold(name));
+  auto it = entry.members.find(FindHolder(name));
   return it != entry.members.end() && (it->second & kFlagOp);
 }
 
@@ -356,7 +353,7 @@ absl::Status GroupRegistry::SetFlag(const Group& group, absl::string_view by,
   Entry* entry = FindEntry(group);
   if (entry == nullptr) return absl::NotFoundError("no such group");
   if (!IsOp(*entry, by)) return absl::PermissionDeniedError("not an op");
-  auto it = entry->members.find(Fold(target));
+  auto it = entry->members.find(FindHolder(target));
   if (it == entry->members.end()) return absl::NotFoundError("not a member");
   it->second = on ? (it->second | flag) : (it->second & ~flag);
   return absl::OkStatus();

@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -268,8 +269,9 @@ class GroupRegistry {
   };
   struct Entry {
     std::unique_ptr<Group> group;
-    // By folded name: MemberFlag bits.
-    absl::flat_hash_map<std::string, uint8_t> members;
+    // Each member's MemberFlag bits, by its Holder in people_ (whose
+    // nodes never move): a name is stored once, whatever its groups.
+    absl::flat_hash_map<const Holder*, uint8_t> members;
     std::array<uint32_t, kMaxWorkers> members_on_worker{};
     std::array<uint32_t, kWireClasses> members_of_class{};
     Topic topic;
@@ -277,14 +279,16 @@ class GroupRegistry {
     uint8_t modes = 0;
   };
 
+  // The holder of `name`, or null.
+  const Holder* FindHolder(absl::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Entry* FindEntry(const Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const Entry* FindEntry(const Group& group) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes one member from `entry` (counts and masks); erases the entry
   // when it was the last. Returns the group's epoch after the change.
-  uint64_t RemoveFrom(Group* group, const std::string& folded_name,
-                      const Holder& holder, int worker, bool* emptied)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t RemoveFrom(Group* group, const Holder& holder, int worker,
+                      bool* emptied) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountClass(Entry& entry, WireClass wire_class, int delta)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsOp(const Entry& entry, absl::string_view name) const
@@ -298,8 +302,10 @@ class GroupRegistry {
   mutable Mutex mu_;
   // By folded name.
   absl::flat_hash_map<std::string, Entry> groups_ ABSL_GUARDED_BY(mu_);
-  // Everyone online, by folded name, whatever their groups.
-  absl::flat_hash_map<std::string, Holder> people_ ABSL_GUARDED_BY(mu_);
+  // Everyone online, by folded name, whatever their groups. Node-based: a
+  // Holder is large next to a slot, and a flat map's empty slots would
+  // cost every idle connection that much again.
+  absl::node_hash_map<std::string, Holder> people_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // Sizes of the maps, stored under mu_ whenever they change.
   std::atomic<size_t> group_count_{0};

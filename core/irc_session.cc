@@ -93,7 +93,7 @@ void IrcSession::Raw(absl::string_view line) {
 
 void IrcSession::FlushReplies() {
   if (replies_.empty()) return;
-  output_->Send(Payload::Copy(replies_));
+  output().Send(Payload::Copy(replies_));
   // Freed, not kept: an idle IRC connection holds no reply buffer.
   std::string().swap(replies_);
 }
@@ -110,7 +110,7 @@ void IrcSession::SendSelf(const ChatEvent& event) {
   const Rendition r = RenderEvent(event, ClassBit(member_.wire_class()), stamp);
   FlushReplies();
   if (const PayloadRef& line = r.For(member_.wire_class())) {
-    output_->Send(line);
+    output().Send(line);
   }
 }
 
@@ -147,7 +147,7 @@ bool IrcSession::OnDeadline(absl::Time now) {
       "Ping timeout: ",
       absl::ToInt64Seconds(config_->ping_interval + config_->ping_timeout),
       " seconds");
-  set_quit_reason(reason);
+  quit_reason_ = reason;
   Fail(reason);
   return true;
 }
@@ -160,7 +160,10 @@ LineFramer::Verdict IrcSession::HandleOverlong() {
 
 LineFramer::Verdict IrcSession::HandleLine(absl::string_view line,
                                            absl::Time now) {
-  const IrcParseResult parsed = ParseIrcMessage(line, &parsed_);
+  // On the stack: its parameters' storage is inline, and an idle session
+  // should not carry it.
+  IrcMessage message;
+  const IrcParseResult parsed = ParseIrcMessage(line, &message);
   if (parsed == IrcParseResult::kEmpty) return LineFramer::Verdict::kNext;
   // Fakelag: every command takes a token, and waits for one.
   if (!TakeToken(now)) return LineFramer::Verdict::kHold;
@@ -170,7 +173,7 @@ LineFramer::Verdict IrcSession::HandleLine(absl::string_view line,
   LineFramer::Verdict verdict = LineFramer::Verdict::kNext;
   switch (parsed) {
     case IrcParseResult::kOk:
-      verdict = Dispatch(parsed_, now);
+      verdict = Dispatch(message, now);
       break;
     case IrcParseResult::kTooLong:
       Reply("417", {"Input line was too long"});
@@ -443,7 +446,7 @@ LineFramer::Verdict IrcSession::HandleQuit(const IrcMessage& m) {
   const std::string reason =
       absl::StrCat("Quit: ", TruncateForIrc(said, kMaxReasonBytes));
   Raw(absl::StrCat("ERROR :Closing Link: ", nick_or_star(), " (", reason, ")"));
-  set_quit_reason(reason);
+  quit_reason_ = reason;
   return Quit();
 }
 

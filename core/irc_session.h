@@ -78,6 +78,10 @@ class IrcSession final : public Session {
                                  absl::Time now) override;
   LineFramer::Verdict HandleOverlong() override;
   void SendFailure(absl::string_view reason) override;
+  absl::string_view quit_reason() const override {
+    if (quit_reason_.empty()) return "Connection closed";
+    return quit_reason_;
+  }
   LineFramer::Verdict Dispatch(const IrcMessage& m, absl::Time now);
 
   // Registration (irc_session.cc).
@@ -143,7 +147,6 @@ class IrcSession final : public Session {
   absl::string_view nick_or_star() const;
 
   const IrcConfig* const config_;
-  IrcMessage parsed_;
   std::string replies_;
   // Registration: the nick asked for, until claimed; the user and real
   // name from USER; the password from PASS.
@@ -152,6 +155,7 @@ class IrcSession final : public Session {
   std::string realname_;
   std::string password_;
   std::string away_;
+  std::string quit_reason_;
   absl::Time last_input_;
   uint16_t caps_ = 0;  // IrcCap bits.
   bool registered_ = false;

@@ -31,8 +31,12 @@ const Group* LineSession::group() const {
   return only;
 }
 
+absl::string_view LineSession::quit_reason() const {
+  return ending() == Ending::kQuit ? "Quit: bye" : "Connection closed";
+}
+
 void LineSession::SendFailure(absl::string_view reason) {
-  output_->Send(FormatError(reason));
+  output().Send(FormatError(reason));
 }
 
 LineFramer::Verdict LineSession::HandleLine(absl::string_view line,
@@ -53,7 +57,7 @@ LineFramer::Verdict LineSession::HandleJoin(absl::string_view line) {
       shard_->Join(&member_, request->group, event);
   // A fresh name is in no group yet.
   CHECK(joined.ok()) << joined.status();
-  output_->Send(
+  output().Send(
       FormatWelcome(joined->group->name(), member_.name(), joined->online));
   VLOG(1) << member_.name() << " joined " << joined->group->name();
   return LineFramer::Verdict::kNext;
@@ -88,7 +92,7 @@ LineFramer::Verdict LineSession::HandleChat(absl::string_view line,
            shard_->registry().Members(*joined->group)) {
         names.push_back(std::move(m.name));
       }
-      output_->Send(FormatWho(
+      output().Send(FormatWho(
           joined->group->name(),
           std::vector<absl::string_view>(names.begin(), names.end())));
       return LineFramer::Verdict::kNext;
@@ -97,11 +101,10 @@ LineFramer::Verdict LineSession::HandleChat(absl::string_view line,
       SendPrivate(input.target, input.text);
       return LineFramer::Verdict::kNext;
     case ChatInput::Kind::kQuit:
-      output_->Send(FormatBye());
-      set_quit_reason("Quit: bye");
+      output().Send(FormatBye());
       return Quit();
     case ChatInput::Kind::kUnknownCommand:
-      output_->Send(FormatError(absl::StrCat("unknown command ", input.text)));
+      output().Send(FormatError(absl::StrCat("unknown command ", input.text)));
       return LineFramer::Verdict::kNext;
   }
   return LineFramer::Verdict::kNext;
@@ -110,7 +113,7 @@ LineFramer::Verdict LineSession::HandleChat(absl::string_view line,
 void LineSession::SendPrivate(absl::string_view target,
                               absl::string_view text) {
   if (target.empty()) {
-    output_->Send(FormatError(kErrorMsgUsage));
+    output().Send(FormatError(kErrorMsgUsage));
     return;
   }
   ChatEvent event;
@@ -118,7 +121,7 @@ void LineSession::SendPrivate(absl::string_view target,
   event.source = SourceOf(member_);
   event.text = text;
   if (!shard_->SendPrivate(&member_, target, event).ok()) {
-    output_->Send(FormatError(kErrorNoSuchName));
+    output().Send(FormatError(kErrorNoSuchName));
   }
 }
 

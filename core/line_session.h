@@ -26,6 +26,7 @@ class LineSession final : public Session {
   LineFramer::Verdict HandleLine(absl::string_view line,
                                  absl::Time now) override;
   void SendFailure(absl::string_view reason) override;
+  absl::string_view quit_reason() const override;
   LineFramer::Verdict HandleJoin(absl::string_view line);
   LineFramer::Verdict HandleChat(absl::string_view line, absl::Time now);
   void SendPrivate(absl::string_view target, absl::string_view text);

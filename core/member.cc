@@ -11,12 +11,13 @@ namespace chatd {
 absl::string_view Member::host() const { return irc() ? kIrcHost : kLineHost; }
 
 size_t Member::group_count() const {
-  return (first_.group != nullptr ? 1 : 0) + more_.size();
+  return (first_.group != nullptr ? 1 : 0) + (more_ ? more_->size() : 0);
 }
 
 Membership* Member::Find(const Group* group) {
   if (first_.group == group && group != nullptr) return &first_;
-  for (const std::unique_ptr<Membership>& m : more_) {
+  if (more_ == nullptr) return nullptr;
+  for (const std::unique_ptr<Membership>& m : *more_) {
     if (m->group == group) return m.get();
   }
   return nullptr;
@@ -26,8 +27,11 @@ Membership* Member::AddMembership(Group* group) {
   DCHECK(Find(group) == nullptr);
   Membership* m = &first_;
   if (first_.group != nullptr) {
-    more_.push_back(std::make_unique<Membership>());
-    m = more_.back().get();
+    if (more_ == nullptr) {
+      more_ = std::make_unique<std::vector<std::unique_ptr<Membership>>>();
+    }
+    more_->push_back(std::make_unique<Membership>());
+    m = more_->back().get();
   }
   m->member = this;
   m->group = group;
@@ -39,12 +43,14 @@ void Member::RemoveMembership(Membership* membership) {
     first_ = Membership();
     return;
   }
-  auto it = std::find_if(more_.begin(), more_.end(),
+  CHECK(more_ != nullptr) << "unknown membership";
+  auto it = std::find_if(more_->begin(), more_->end(),
                          [membership](const std::unique_ptr<Membership>& m) {
                            return m.get() == membership;
                          });
-  CHECK(it != more_.end()) << "unknown membership";
-  more_.erase(it);
+  CHECK(it != more_->end()) << "unknown membership";
+  more_->erase(it);
+  if (more_->empty()) more_.reset();
 }
 
 }  // namespace chatd

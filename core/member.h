@@ -62,7 +62,9 @@ class Member {
   bool named() const { return id_ != 0; }
   const std::string& name() const { return name_; }
   // The IRC user name shown in its source: the name, for a line member.
-  absl::string_view user() const { return user_.empty() ? name_ : user_; }
+  absl::string_view user() const {
+    return user_ == nullptr ? absl::string_view(name_) : *user_;
+  }
   absl::string_view host() const;
   bool irc() const { return wire_class_ != WireClass::kLine; }
 
@@ -85,12 +87,14 @@ class Member {
   template <typename Fn>
   void ForEachMembership(Fn&& fn) {
     if (first_.group != nullptr) fn(first_);
-    for (const std::unique_ptr<Membership>& m : more_) fn(*m);
+    if (more_ == nullptr) return;
+    for (const std::unique_ptr<Membership>& m : *more_) fn(*m);
   }
   template <typename Fn>
   void ForEachMembership(Fn&& fn) const {
     if (first_.group != nullptr) fn(first_);
-    for (const std::unique_ptr<Membership>& m : more_) fn(std::as_const(*m));
+    if (more_ == nullptr) return;
+    for (const std::unique_ptr<Membership>& m : *more_) fn(std::as_const(*m));
   }
 
  private:
@@ -107,9 +111,12 @@ class Member {
   WireClass wire_class_ = WireClass::kLine;
   uint8_t caps_ = 0;
   std::string name_;
-  std::string user_;  // IRC only.
+  // IRC only: behind a pointer, so a line member pays 8 bytes for it.
+  std::unique_ptr<std::string> user_;
   Membership first_;
-  std::vector<std::unique_ptr<Membership>> more_;
+  // Memberships after the first; allocated only for a member in two groups
+  // or more, so a line member pays one pointer for it.
+  std::unique_ptr<std::vector<std::unique_ptr<Membership>>> more_;
 };
 
 }  // namespace chatd

@@ -10,7 +10,6 @@ Session::Session(ChatShard* shard, SessionOutput* output,
                  const SessionLimits& limits, size_t max_line_bytes,
                  LineFramer::LongLines long_lines)
     : shard_(shard),
-      output_(output),
       member_(output),
       framer_(max_line_bytes, long_lines),
       rate_(limits.max_msgs_per_sec, limits.max_burst) {}
@@ -62,8 +61,7 @@ void Session::End() {
     ChatEvent goodbye;
     goodbye.kind = ChatEvent::Kind::kQuit;
     goodbye.source = SourceOf(member_);
-    goodbye.text = quit_reason_.empty() ? absl::string_view("Connection closed")
-                                        : absl::string_view(quit_reason_);
+    goodbye.text = quit_reason();
     shard_->LeaveAll(&member_, goodbye);
   }
   shard_->Release(&member_);

@@ -85,14 +85,8 @@ class Session {
   bool throttled() const { return framer_.holding(); }
 
   // The connection is gone or going: leaves every group, telling the other
-  // members (with the reason set_quit_reason() gave), and frees the name.
-  // Idempotent.
+  // members why (quit_reason()), and frees the name. Idempotent.
   void End();
-  // Why the member leaves, as an IRC QUIT shows it; "Connection closed"
-  // unless set.
-  void set_quit_reason(absl::string_view reason) {
-    quit_reason_ = std::string(reason);
-  }
 
   // Past the protocol's opening: JOIN on the line port, registration on
   // IRC. Until then the connection's join deadline runs.
@@ -126,6 +120,10 @@ class Session {
   }
   // Queues the protocol's last words for `reason`.
   virtual void SendFailure(absl::string_view reason) = 0;
+  // Why the member leaves, as an IRC QUIT shows it.
+  virtual absl::string_view quit_reason() const = 0;
+  // Where the session's own lines go: its connection.
+  SessionOutput& output() { return member_.output(); }
 
   // Whether a line may go now; false means hold it (the token is due at
   // resume_at()).
@@ -136,7 +134,6 @@ class Session {
   LineFramer::Verdict Quit();
 
   ChatShard* const shard_;
-  SessionOutput* const output_;
   Member member_;
 
  private:
@@ -148,7 +145,6 @@ class Session {
   TokenBucket rate_;
   bool over_ = false;
   Ending ending_ = Ending::kNone;
-  std::string quit_reason_;
 };
 
 }  // namespace chatd
