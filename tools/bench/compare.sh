@@ -14,10 +14,14 @@
 #   tools/bench/compare.sh --servers=chatd,redis --workloads=fanout,idle
 #   tools/bench/compare.sh --servers=chatd,chatd-ws,nats,nats-ws --workloads=fanout,crowd
 #   tools/bench/compare.sh --servers=chatd,chatd-tls,redis,redis-tls --workloads=fanout,idle
+#   tools/bench/compare.sh --servers=chatd-irc,inspircd,ngircd --workloads=fanout,bigroom
 #
 # Options:
-#   --servers=LIST      chatd,chatd-ws,chatd-tls,redis,redis-tls,nats,
-#                       nats-ws,nats-tls,inspircd,ngircd (default: all);
+#   --servers=LIST      chatd,chatd-ws,chatd-tls,chatd-irc,redis,redis-tls,
+#                       nats,nats-ws,nats-tls,inspircd,ngircd (default: all);
+#                       chatd-irc is chatd on its IRC port (loadgen
+#                       --protocol=irc, the load inspircd and ngircd get),
+#                       run on every workload;
 #                       chatd-ws and nats-ws are chatd and nats-server over
 #                       WebSocket (loadgen --transport=ws), run on the
 #                       workloads in WS_WORKLOADS (fanout, crowd) only;
@@ -42,7 +46,7 @@ set -uo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 
-SERVERS="chatd,chatd-ws,chatd-tls,redis,redis-tls,nats,nats-ws,nats-tls,inspircd,ngircd"
+SERVERS="chatd,chatd-ws,chatd-tls,chatd-irc,redis,redis-tls,nats,nats-ws,nats-tls,inspircd,ngircd"
 # The workloads the WebSocket servers (chatd-ws, nats-ws) run; they skip
 # the others.
 WS_WORKLOADS="fanout,crowd"
@@ -210,6 +214,13 @@ CHATD_HELP=$("$CHATD" --helpfull 2>&1)
 # runs get them, so the chatd rows stay what they were.
 CHATD_TLS=0
 [[ "$CHATD_HELP" == *-tls_port* ]] && CHATD_TLS=1
+# Whether it has the IRC front end (--irc_port). As with --http_port, every
+# chatd run then gets --irc_port=0 (instead of the fixed default 6667) and
+# the IRC peers' server name, so chatd and chatd-irc run the very same
+# server configuration; chatd-tls also gets --ircs_port=-1 (with its
+# certificate chatd would otherwise open IRC over TLS on the fixed 6697).
+CHATD_IRC=0
+[[ "$CHATD_HELP" == *-irc_port* ]] && CHATD_IRC=1
 
 # The TLS runs' certificates: a development CA and a server certificate for
 # 127.0.0.1, made the way users make them; loadgen trusts the CA.
@@ -248,18 +259,23 @@ EOF
 write_config() {
   local name=$1 port=$2 dir=$3
   case "$name" in
-    chatd | chatd-ws | chatd-tls)
-      local http=""
+    chatd | chatd-ws | chatd-tls | chatd-irc)
+      local http="" irc="" ircs=""
       [ "$CHATD_HTTP" = 1 ] && http=" --http_port=0 --http_port_file=<tmp>/http_port"
+      if [ "$CHATD_IRC" = 1 ]; then
+        irc=" \\
+      --irc_port=0 --irc_port_file=<tmp>/irc_port --irc_server_name=irc.bench.local"
+        ircs=" --ircs_port=-1"
+      fi
       cat >"$CONF_DIR/chatd.conf" <<EOF
 # chatd takes flags, not a config file; the command line used for every
 # workload but overload (limits off):
 chatd --threads=2 --max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 \\
-      --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http
+      --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http$irc
 # for overload (every limit at its default: --max_msgs_per_sec=20
 # --max_burst=50 --max_output_bytes=1048576 --join_timeout_s=10,
 # --max_connections = open-file limit - 64):
-chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http
+chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http$irc
 # (open-file soft limit raised to the hard limit, $FD_HARD, before exec)
 # chatd-ws: the same server and command line; loadgen connects to the HTTP
 # port with --transport=ws (GET /ws, subprotocol chatd.line, one TEXT
@@ -268,7 +284,10 @@ chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http
 # --tls --tls_ca=<tmp>/cert/ca.pem connects to (certificates from
 # tools/dev-cert.sh; the HTTPS listener is off):
 #   --tls_cert=<tmp>/cert/server.pem --tls_key=<tmp>/cert/server.key \\
-#   --tls_port=0 --tls_port_file=<tmp>/tls_port --https_port=-1
+#   --tls_port=0 --tls_port_file=<tmp>/tls_port --https_port=-1$ircs
+# chatd-irc: the same server and command line; loadgen connects to the IRC
+# port with --protocol=irc (NICK/USER, JOIN #g<k>, PRIVMSG), the load that
+# inspircd and ngircd get.
 EOF
       ;;
     redis | redis-tls)
@@ -420,7 +439,7 @@ protocol_of() {
     chatd | chatd-ws | chatd-tls) echo chatd ;;
     redis | redis-tls) echo redis ;;
     nats | nats-ws | nats-tls) echo nats ;;
-    inspircd | ngircd) echo irc ;;
+    chatd-irc | inspircd | ngircd) echo irc ;;
   esac
 }
 is_ws() { case "$1" in chatd-ws | nats-ws) return 0 ;; *) return 1 ;; esac; }
@@ -459,7 +478,7 @@ start_server() {
   # port: where loadgen connects; port2: nats-ws's unused client port.
   local port="" port2=""
   case "$name" in
-    chatd | chatd-ws | chatd-tls) ;;
+    chatd | chatd-ws | chatd-tls | chatd-irc) ;;
     nats-ws)
       port=$(pick_port) || { START_ERROR="no free port"; return 1; }
       port2=$(pick_port) || { START_ERROR="no free port"; return 1; }
@@ -471,8 +490,9 @@ start_server() {
   local port_file="$dir/port"
   [ "$name" = chatd-ws ] && port_file="$dir/http_port"
   [ "$name" = chatd-tls ] && port_file="$dir/tls_port"
+  [ "$name" = chatd-irc ] && port_file="$dir/irc_port"
   case "$name" in
-    chatd | chatd-ws | chatd-tls)
+    chatd | chatd-ws | chatd-tls | chatd-irc)
       if [ "$name" = chatd-ws ] && [ "$CHATD_HTTP" != 1 ]; then
         START_ERROR="this chatd has no --http_port (no WebSocket listener)"
         return 1
@@ -481,7 +501,11 @@ start_server() {
         START_ERROR="this chatd has no --tls_port (no TLS listener)"
         return 1
       fi
-      rm -f "$dir/port" "$dir/http_port" "$dir/tls_port"
+      if [ "$name" = chatd-irc ] && [ "$CHATD_IRC" != 1 ]; then
+        START_ERROR="this chatd has no --irc_port (no IRC front end)"
+        return 1
+      fi
+      rm -f "$dir/port" "$dir/http_port" "$dir/tls_port" "$dir/irc_port"
       # overload is the one workload with chatd's default limits on.
       local limits="--max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000"
       [ "$workload" = overload ] && limits=""
@@ -489,9 +513,14 @@ start_server() {
       [ "$CHATD_HTTP" = 1 ] && http="--http_port=0 --http_port_file=$dir/http_port"
       local tls=""
       [ "$name" = chatd-tls ] && tls="--tls_cert=$CERT_DIR/server.pem --tls_key=$CERT_DIR/server.key --tls_port=0 --tls_port_file=$dir/tls_port --https_port=-1"
+      local irc=""
+      if [ "$CHATD_IRC" = 1 ]; then
+        irc="--irc_port=0 --irc_port_file=$dir/irc_port --irc_server_name=irc.bench.local"
+        [ "$name" = chatd-tls ] && tls="$tls --ircs_port=-1"
+      fi
       # shellcheck disable=SC2086
       (ulimit -n "$FD_HARD" && exec "$CHATD" --threads=2 $limits \
-        --bind=127.0.0.1 --port=0 --port_file="$dir/port" $http $tls) >"$server_log" 2>&1 &
+        --bind=127.0.0.1 --port=0 --port_file="$dir/port" $http $irc $tls) >"$server_log" 2>&1 &
       ;;
     redis | redis-tls)
       (ulimit -n "$FD_HARD" && exec redis-server "$CONF_DIR/$name.conf") >"$server_log" 2>&1 &
@@ -761,6 +790,7 @@ INFO="$WORK/info.tsv"
   printf 'ws_workloads\t%s\n' "$WS_WORKLOADS"
   printf 'chatd_tls\t%s\n' "$CHATD_TLS"
   printf 'tls_workloads\t%s\n' "$TLS_WORKLOADS"
+  printf 'chatd_irc\t%s\n' "$CHATD_IRC"
   printf 'version_openssl\t%s\n' "$(openssl version 2>/dev/null | head -1)"
   printf 'version_inspircd\t%s\n' "$(inspircd --version 2>/dev/null | head -1)"
   printf 'version_ngircd\t%s\n' "$(ngircd --version 2>/dev/null | head -1)"
@@ -775,7 +805,7 @@ IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 for s in "${SERVER_LIST[@]}"; do
   case "$s" in
-    chatd | chatd-ws | chatd-tls | redis | redis-tls | nats | nats-ws | nats-tls | inspircd | ngircd) ;;
+    chatd | chatd-ws | chatd-tls | chatd-irc | redis | redis-tls | nats | nats-ws | nats-tls | inspircd | ngircd) ;;
     *) log "unknown server $s"; exit 2 ;;
   esac
 done
