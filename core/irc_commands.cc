@@ -32,6 +32,15 @@ std::vector<absl::string_view> IrcSession::Targets(absl::string_view list) {
   return absl::StrSplit(list, ',', absl::SkipEmpty());
 }
 
+void IrcSession::ReplyNotOnChannel(absl::string_view channel) {
+  const absl::string_view group = GroupOf(channel);
+  if (group.empty() || !shard_->registry().FindGroup(group).has_value()) {
+    Reply("403", {channel, "No such channel"});
+  } else {
+    Reply("442", {channel, "You're not on that channel"});
+  }
+}
+
 Membership* IrcSession::FindChannel(absl::string_view channel) {
   const absl::string_view group = GroupOf(channel);
   Membership* found = nullptr;
@@ -116,12 +125,7 @@ void IrcSession::HandlePart(const IrcMessage& m) {
   for (absl::string_view channel : Targets(m.params[0])) {
     Membership* membership = FindChannel(channel);
     if (membership == nullptr) {
-      const absl::string_view group = GroupOf(channel);
-      if (group.empty() || !shard_->registry().FindGroup(group).has_value()) {
-        Reply("403", {channel, "No such channel"});
-      } else {
-        Reply("442", {channel, "You're not on that channel"});
-      }
+      ReplyNotOnChannel(channel);
       continue;
     }
     ChatEvent event = Event(ChatEvent::Kind::kPart);
@@ -226,12 +230,7 @@ void IrcSession::HandleTopic(const IrcMessage& m, absl::Time now) {
   const absl::string_view channel = m.params[0];
   Membership* membership = FindChannel(channel);
   if (membership == nullptr) {
-    const absl::string_view group = GroupOf(channel);
-    if (group.empty() || !shard_->registry().FindGroup(group).has_value()) {
-      Reply("403", {channel, "No such channel"});
-    } else {
-      Reply("442", {channel, "You're not on that channel"});
-    }
+    ReplyNotOnChannel(channel);
     return;
   }
   const std::string shown = absl::StrCat("#", membership->group->name());

@@ -122,6 +122,9 @@ class IrcSession final : public Session {
   static absl::string_view GroupOf(absl::string_view channel);
   // A comma list's items.
   static std::vector<absl::string_view> Targets(absl::string_view list);
+  // 403 when `channel` does not exist, else 442: for a command on a channel
+  // this member is not in.
+  void ReplyNotOnChannel(absl::string_view channel);
   // The membership of `channel` ("#name"), or null.
   Membership* FindChannel(absl::string_view channel);
   // "@", "+", "@+" or "" for MemberFlag bits, as the caps want it.

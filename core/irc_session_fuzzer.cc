@@ -38,6 +38,7 @@
 #include "core/irc_session.h"
 #include "core/line_session.h"
 #include "core/member.h"
+#include "core/queued_transport.h"
 #include "core/session.h"
 #include "net/payload.h"
 #include "tools/fuzz/fuzz_check.h"
@@ -155,22 +156,6 @@ class Choices {
   absl::string_view schedule_;
   size_t pos_ = 0;
   uint64_t state_;
-};
-
-class QueuedTransport : public ChatShard::Transport {
- public:
-  struct Post {
-    int worker;
-    ShardPost post;
-  };
-  void Post(int worker, ShardPost post) override {
-    posts_.push_back({worker, std::move(post)});
-  }
-  std::vector<struct Post> Take() { return std::move(posts_); }
-  bool empty() const { return posts_.empty(); }
-
- private:
-  std::vector<struct Post> posts_;
 };
 
 class World {

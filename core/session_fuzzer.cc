@@ -18,6 +18,7 @@
 #include "core/line_session.h"
 #include "core/member.h"
 #include "core/protocol.h"
+#include "core/queued_transport.h"
 #include "core/session.h"
 #include "net/payload.h"
 #include "tools/fuzz/fuzz_check.h"
@@ -48,21 +49,6 @@ class CheckedOutput : public SessionOutput {
 
  private:
   std::vector<PayloadRef> held_;
-};
-
-class QueuedTransport : public ChatShard::Transport {
- public:
-  struct Post {
-    int worker;
-    ShardPost post;
-  };
-  void Post(int worker, ShardPost post) override {
-    posts_.push_back({worker, std::move(post)});
-  }
-  std::vector<struct Post> Take() { return std::move(posts_); }
-
- private:
-  std::vector<struct Post> posts_;
 };
 
 struct Client {
