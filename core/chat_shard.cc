@@ -23,26 +23,38 @@ EventSource SourceOf(const Member& member) {
   return EventSource{member.name(), member.user(), member.host()};
 }
 
-ChatShard::ChatShard(int worker, GroupRegistry* registry, Transport* transport)
+ChatShard::ChatShard(int worker, GroupRegistry* registry, Transport* transport,
+                     Backplane* backplane)
     : worker_(worker),
       registry_(registry),
       transport_(transport),
+      backplane_(backplane),
       msgid_prefix_(absl::StrCat(absl::Hex(absl::ToUnixMillis(absl::Now())),
                                  "-", worker, "-")) {
   CHECK(worker >= 0 && worker < kMaxWorkers) << worker;
 }
 
-Rendition ChatShard::Render(const ChatEvent& event, ClassMask classes) {
+EventStamp ChatShard::Stamp(ClassMask classes, bool everywhere,
+                            std::string* msgid) {
   EventStamp stamp;
-  std::string msgid;
-  if (CarriesTime(classes)) {
+  if (everywhere || CarriesTime(classes)) {
     stamp.time = absl::Now();
-    if (classes & ClassBit(WireClass::kIrcTags)) {
-      msgid = absl::StrCat(msgid_prefix_, ++next_msgid_);
-      stamp.msgid = msgid;
+    if (everywhere || (classes & ClassBit(WireClass::kIrcTags))) {
+      *msgid = absl::StrCat(msgid_prefix_, ++next_msgid_);
+      stamp.msgid = *msgid;
     }
   }
-  return RenderEvent(event, classes, stamp);
+  return stamp;
+}
+
+Rendition ChatShard::Render(const ChatEvent& event, ClassMask classes) {
+  std::string msgid;
+  return RenderEvent(event, classes, Stamp(classes, false, &msgid));
+}
+
+void ChatShard::TellLeft(const ChatEvent& event,
+                         const std::vector<absl::string_view>& groups) {
+  if (backplane_ != nullptr) backplane_->Left(event, groups);
 }
 
 absl::Status ChatShard::Claim(Member* member, absl::string_view name,
@@ -76,6 +88,7 @@ absl::Status ChatShard::Rename(Member* member, absl::string_view to,
   absl::Status status = registry_->Rename(
       member->name(), to, worker_,
       [&](absl::Span<const GroupEpoch> groups, uint64_t others) {
+        if (backplane_ != nullptr) backplane_->Renamed(event);
         AnnounceMany(groups, others, member, rendition);
       });
   if (status.ok()) member->name_ = std::string(to);
@@ -103,6 +116,7 @@ absl::StatusOr<GroupRegistry::Joined> ChatShard::Join(Member* member,
         ChatEvent shown = event;
         shown.group = g.name();
         Announce(g.id(), others, epoch, Render(shown, g.class_mask()));
+        if (backplane_ != nullptr) backplane_->Joined(shown, 0, 0);
       });
   if (!joined.ok()) return joined;
   Membership* membership = member->AddMembership(joined->group);
@@ -137,6 +151,7 @@ void ChatShard::Leave(Membership* membership, const ChatEvent& event) {
   // the lock, for the classes of the members that stay.
   registry_->Leave(group, member->name(), worker_,
                    [&](const Group& g, uint64_t others, uint64_t epoch) {
+                     TellLeft(event, {g.name()});
                      if (quiet_ || g.class_mask() == 0) return;
                      Announce(id, others, epoch, Render(event, g.class_mask()));
                    });
@@ -162,6 +177,9 @@ void ChatShard::LeaveAll(Member* member, const ChatEvent& event) {
   registry_->LeaveMany(
       groups, member->name(), worker_,
       [&](absl::Span<const GroupEpoch> epochs, uint64_t others) {
+        std::vector<absl::string_view> names;
+        for (const Group* group : groups) names.push_back(group->name());
+        TellLeft(event, names);
         if (quiet_) return;
         // Stamped one epoch back, as Announce() does: for the members
         // there were before the leave.
@@ -183,7 +201,18 @@ void ChatShard::Broadcast(const Membership& from, const ChatEvent& event,
   post.origin = worker_;
   post.group_id = group.id();
   post.epoch = epoch;
-  post.rendition = Render(event, group.class_mask());
+  // Topics and modes stay on their host; what members say crosses.
+  const bool crosses = backplane_ != nullptr && group.remote_members() > 0 &&
+                       event.kind != ChatEvent::Kind::kTopic &&
+                       event.kind != ChatEvent::Kind::kMode;
+  std::string msgid;
+  const EventStamp stamp = Stamp(group.class_mask(), crosses, &msgid);
+  post.rendition = RenderEvent(event, group.class_mask(), stamp);
+  if (crosses) {
+    ChatEvent said = event;
+    said.group = group.name();
+    backplane_->Said(said, stamp);
+  }
   PostToWorkers(group.worker_mask() & ~self_bit(), post);
   auto it = local_.find(group.id());
   if (it == local_.end()) return;
@@ -217,6 +246,16 @@ absl::StatusOr<GroupRegistry::Recipient> ChatShard::SendPrivate(
   SingleWriterAdd(stats_.private_messages, uint64_t{1});
   event.target = recipient->name;
   const bool echo = (from->caps() & kCapEchoMessage) != 0;
+  if (recipient->worker < 0) {
+    if (backplane_ == nullptr) return absl::NotFoundError("no such name");
+    std::string msgid;
+    const EventStamp stamp = Stamp(0, true, &msgid);
+    backplane_->SaidPrivately(recipient->host, event, stamp);
+    if (echo) {
+      from->Deliver(RenderEvent(event, ClassBit(from->wire_class()), stamp));
+    }
+    return *std::move(recipient);
+  }
   ShardPost post;
   post.kind = ShardPost::Kind::kDirect;
   post.origin = worker_;
@@ -236,7 +275,8 @@ absl::Status ChatShard::Kick(const Membership& by, absl::string_view target,
                              const ChatEvent& event, PayloadRef notice) {
   std::optional<GroupRegistry::Recipient> recipient =
       registry_->FindRecipient(target);
-  if (!recipient.has_value() ||
+  // A member on another host is kicked by its own host, not from here.
+  if (!recipient.has_value() || recipient->worker < 0 ||
       !registry_->Flags(*by.group, target).has_value()) {
     return absl::NotFoundError("not a member");
   }
@@ -306,6 +346,16 @@ void ChatShard::Deliver(const ShardPost& post) {
     case ShardPost::Kind::kKick:
       DeliverKick(post);
       return;
+    case ShardPost::Kind::kEvict:
+      if (Member* member = LocalMember(post.member_id)) {
+        member->output().EndSession(post.notice);
+      }
+      return;
+    case ShardPost::Kind::kEveryone: {
+      for (const auto& [id, member] : members_) member->Deliver(post.rendition);
+      SingleWriterAdd(stats_.deliveries, uint64_t{members_.size()});
+      return;
+    }
   }
 }
 
@@ -326,10 +376,15 @@ void ChatShard::DeliverKick(const ShardPost& post) {
   const uint64_t id = group->id();
   Unlist(m);
   member->RemoveMembership(m);
-  registry_->Leave(group, member->name(), worker_,
-                   [&](const Group& g, uint64_t others, uint64_t epoch) {
-                     if (!quiet_) Announce(id, others, epoch, post.rendition);
-                   });
+  registry_->Leave(
+      group, member->name(), worker_,
+      [&](const Group& g, uint64_t others, uint64_t epoch) {
+        // The other hosts see a part: the kick's own event is not here.
+        ChatEvent part{ChatEvent::Kind::kPart, SourceOf(*member), g.name()};
+        part.text = "kicked";
+        TellLeft(part, {g.name()});
+        if (!quiet_) Announce(id, others, epoch, post.rendition);
+      });
   if (ends_session) member->output().EndSession(post.notice);
 }
 

@@ -34,6 +34,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/backplane.h"
 #include "core/chat_event.h"
 #include "core/group_registry.h"
 #include "core/member.h"
@@ -45,15 +46,18 @@ namespace chatd {
 // What one worker's shard hands another (or itself) through the mailbox.
 struct ShardPost {
   enum class Kind : uint8_t {
-    kGroup,   // `rendition` for the members of `group_id`.
-    kGroups,  // `rendition` once for the members of any of `groups`.
-    kDirect,  // `rendition` for the member `member_id`.
-    kKick,    // The member `member_id` is kicked from `group_id`:
-              // `rendition` announces it, `notice` is for a member whose
-              // session ends with it.
+    kGroup,     // `rendition` for the members of `group_id`.
+    kGroups,    // `rendition` once for the members of any of `groups`.
+    kDirect,    // `rendition` for the member `member_id`.
+    kKick,      // The member `member_id` is kicked from `group_id`:
+                // `rendition` announces it, `notice` is for a member whose
+                // session ends with it.
+    kEvict,     // The member `member_id` ends with `notice`: another host
+                // gave its name out first.
+    kEveryone,  // `rendition` for every named member of the worker.
   };
   Kind kind = Kind::kGroup;
-  int origin = -1;  // The posting worker.
+  int origin = -1;  // The posting worker; -1 from another host.
   uint64_t group_id = 0;
   // Reaches members who joined at or before this epoch of the group.
   uint64_t epoch = 0;
@@ -89,7 +93,9 @@ class ChatShard {
     std::atomic<int64_t> members{0};  // Memberships here.
   };
 
-  ChatShard(int worker, GroupRegistry* registry, Transport* transport);
+  // `backplane` is null unless this host is part of a cluster.
+  ChatShard(int worker, GroupRegistry* registry, Transport* transport,
+            Backplane* backplane = nullptr);
   ChatShard(const ChatShard&) = delete;
   ChatShard& operator=(const ChatShard&) = delete;
 
@@ -155,6 +161,13 @@ class ChatShard {
  private:
   // Renders `event` for `classes`, stamping time and msgid as needed.
   Rendition Render(const ChatEvent& event, ClassMask classes);
+  // The stamp for `event`: time and msgid when `classes` show them, or
+  // always when `everywhere` (it crosses to other hosts). `msgid` holds
+  // the stamp's msgid.
+  EventStamp Stamp(ClassMask classes, bool everywhere, std::string* msgid);
+  // Tells the other hosts that `member` left `groups` with `event`.
+  void TellLeft(const ChatEvent& event,
+                const std::vector<absl::string_view>& groups);
   // Posts to each worker in the mask, this one included if set.
   void PostToWorkers(uint64_t workers, const ShardPost& post);
   // An announcement for `group_id` made at `epoch`: to the other workers
@@ -175,6 +188,7 @@ class ChatShard {
   const int worker_;
   GroupRegistry* const registry_;
   Transport* const transport_;
+  Backplane* const backplane_;
   bool quiet_ = false;
   Stats stats_;
   // Member ids: the worker in the top byte, a count below.

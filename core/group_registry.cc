@@ -29,12 +29,24 @@ absl::Status GroupRegistry::ClaimName(absl::string_view name, Person person) {
   holder.member_id = person.member_id;
   holder.worker = person.worker;
   holder.wire_class = person.wire_class;
+  holder.claimed_us = absl::ToUnixMicros(absl::Now());
   if (IsIrc(person.wire_class)) {
     holder.irc = std::make_unique<IrcDetails>();
     holder.irc->user = std::move(person.user);
     holder.irc->realname = std::move(person.realname);
   }
   CountPeople();
+  if (backplane_ != nullptr) {
+    ClusterPerson claim;
+    claim.name = holder.name;
+    claim.irc = holder.irc != nullptr;
+    if (claim.irc) {
+      claim.user = holder.irc->user;
+      claim.realname = holder.irc->realname;
+    }
+    claim.claimed_us = holder.claimed_us;
+    backplane_->Claimed(claim);
+  }
   return absl::OkStatus();
 }
 
@@ -43,8 +55,18 @@ void GroupRegistry::ReleaseName(absl::string_view name) {
   auto it = people_.find(Fold(name));
   CHECK(it != people_.end()) << name << " not taken";
   CHECK(it->second.groups.empty()) << name << " released while in a group";
+  CHECK_EQ(it->second.host, 0) << name << " is held by another host";
+  if (backplane_ != nullptr) backplane_->Released(it->second.name);
   people_.erase(it);
   CountPeople();
+  // A name this host lost to another: that host holds it now, and only
+  // its snapshot says with which groups.
+  auto lost = lost_names_.find(Fold(name));
+  if (lost != lost_names_.end()) {
+    const uint16_t host = lost->second;
+    lost_names_.erase(lost);
+    if (on_name_freed_) on_name_freed_(host);
+  }
 }
 
 void GroupRegistry::CountPeople() {
@@ -81,7 +103,8 @@ absl::Status GroupRegistry::Rename(absl::string_view from, absl::string_view to,
         {group->id(), group->epoch_.load(std::memory_order_relaxed)});
     workers |= group->worker_mask();
   }
-  if (!epochs.empty()) announce(epochs, workers & ~(uint64_t{1} << worker));
+  // Even with no groups: the other hosts must learn of the new name.
+  announce(epochs, workers & ~(uint64_t{1} << worker));
   return absl::OkStatus();
 }
 
@@ -114,8 +137,12 @@ std::optional<GroupRegistry::Recipient> GroupRegistry::FindRecipient(
   auto it = people_.find(folded);
   if (it == people_.end()) return std::nullopt;
   const Holder& h = it->second;
-  return Recipient{h.name, h.member_id, h.worker, h.wire_class,
-                   h.irc != nullptr ? h.irc->away : std::string()};
+  return Recipient{h.name,
+                   h.member_id,
+                   h.worker,
+                   h.wire_class,
+                   h.irc != nullptr ? h.irc->away : std::string(),
+                   h.host};
 }
 
 std::optional<std::pair<GroupRegistry::MemberInfo, std::vector<std::string>>>
@@ -213,12 +240,17 @@ uint64_t GroupRegistry::RemoveFrom(Group* group, const Holder& holder,
   Entry& entry = it->second;
   CHECK_EQ(entry.members.erase(&holder), 1u)
       << holder.name << " not in " << group->name();
-  const uint64_t bit = uint64_t{1} << worker;
-  CHECK_GT(entry.members_on_worker[worker], 0u);
-  if (--entry.members_on_worker[worker] == 0) {
-    group->worker_mask_.fetch_and(~bit, std::memory_order_relaxed);
+  if (holder.host != 0) {
+    // Relaxed, as the masks: the epoch's release publishes it.
+    group->remote_members_.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    const uint64_t bit = uint64_t{1} << worker;
+    CHECK_GT(entry.members_on_worker[worker], 0u);
+    if (--entry.members_on_worker[worker] == 0) {
+      group->worker_mask_.fetch_and(~bit, std::memory_order_relaxed);
+    }
+    CountClass(entry, holder.wire_class, -1);
   }
-  CountClass(entry, holder.wire_class, -1);
   const uint64_t epoch = BumpEpoch(*group);
   *emptied = entry.members.empty();
   return epoch;

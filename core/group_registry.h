@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "core/backplane.h"
+#include "core/cluster_wire.h"
 #include "core/wire_class.h"
 #include "third_party/mutex.h"
 
@@ -74,6 +77,12 @@ class Group {
   // class reads.
   uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
+  // Members on other hosts of a cluster. Relaxed, as the masks: read after
+  // epoch(), it says whether a message must also cross the backplane.
+  uint32_t remote_members() const {
+    return remote_members_.load(std::memory_order_relaxed);
+  }
+
  private:
   friend class GroupRegistry;
 
@@ -82,6 +91,7 @@ class Group {
   std::atomic<uint64_t> worker_mask_{0};
   std::atomic<ClassMask> class_mask_{0};
   std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint32_t> remote_members_{0};
 };
 
 // A group's id and an epoch: one group of an event that reaches several.
@@ -139,9 +149,10 @@ class GroupRegistry {
   struct Recipient {
     std::string name;
     uint64_t member_id;
-    int worker;
+    int worker;  // -1 on another host.
     WireClass wire_class;
     std::string away;
+    uint16_t host = 0;  // The PeerHosts index of its host; 0 is this one.
   };
 
   struct Joined {
@@ -168,6 +179,10 @@ class GroupRegistry {
   GroupRegistry() = default;
   GroupRegistry(const GroupRegistry&) = delete;
   GroupRegistry& operator=(const GroupRegistry&) = delete;
+
+  // In a cluster: where local presence changes go, told under the mutex.
+  // Set once, before any worker runs.
+  void set_backplane(Backplane* backplane) { backplane_ = backplane; }
 
   // Takes `name` for a member. AlreadyExists (kErrorNameTaken) when taken
   // anywhere on the server, in any case.
@@ -250,6 +265,84 @@ class GroupRegistry {
   // The key a name or group name is compared by.
   static std::string Fold(absl::string_view text);
 
+  // --- Members on other hosts (docs/CLUSTER.md), applied by PeerHosts.
+  // A remote member holds its name here like a local one, counts in its
+  // groups (NAMES, /who, "(n online)") and refuses its name to local
+  // claims, but has no worker: nothing is delivered to it from here. `host`
+  // is a PeerHosts index, never 0.
+
+  // A local member that lost its name to an older claim from another host.
+  struct Evicted {
+    std::string name;
+    uint64_t member_id;
+    int worker;
+    bool irc;
+  };
+  // How remote changes are told, under the mutex, as Announce is.
+  class RemoteAnnouncer {
+   public:
+    // The remote `person` joined `group`.
+    virtual void Joined(const MemberInfo& person, const Group& group,
+                        uint64_t workers, uint64_t epoch) = 0;
+    // The remote `person` left `groups` (its host is gone, or it lost its
+    // name to an older claim).
+    virtual void Left(const MemberInfo& person,
+                      absl::Span<const GroupEpoch> groups,
+                      uint64_t workers) = 0;
+    // A local member must end: its name went to an older remote claim.
+    virtual void Evict(const Evicted& evicted) = 0;
+
+   protected:
+    ~RemoteAnnouncer() = default;
+  };
+  // Where a remote member's message goes here.
+  struct Route {
+    uint64_t group_id;
+    uint64_t epoch;
+    uint64_t workers;
+    ClassMask classes;
+  };
+
+  // The tie-break between two claims made in the same microsecond: the
+  // hosts' incarnation ids; host 0 is this one.
+  void SetHostRank(uint16_t host, uint64_t rank);
+  // Called, under the mutex, when a local member that lost its name to
+  // `host` has released it: that host must be asked for its snapshot,
+  // which holds the winner. Set once, before any worker runs.
+  void set_on_name_freed(std::function<void(uint16_t host)> fn) {
+    on_name_freed_ = std::move(fn);
+  }
+  // `host` claims `person.name`. The older claim (claimed_us, then rank)
+  // keeps it: an older local holder stays and the claim is ignored; a
+  // newer one is evicted and the name goes to `host` once it is freed; a
+  // newer remote holder is replaced.
+  void ClaimRemote(uint16_t host, const ClusterPerson& person,
+                   RemoteAnnouncer& announcer);
+  void ReleaseRemote(uint16_t host, absl::string_view name,
+                     RemoteAnnouncer& announcer);
+  // False when `host` does not hold `name` (a claim it lost, or missed).
+  bool JoinRemote(uint16_t host, absl::string_view group,
+                  absl::string_view name, uint8_t flags, Announce announce);
+  void LeaveRemote(uint16_t host, absl::Span<const absl::string_view> groups,
+                   absl::string_view name, AnnounceMany announce);
+  // False when `to` is taken here: the rename is ignored, and the member
+  // keeps its old name here until `host` says otherwise.
+  bool RenameRemote(uint16_t host, absl::string_view from, absl::string_view to,
+                    AnnounceMany announce);
+  // Makes `people` everything known of `host`, announcing the difference.
+  // Empty: the host is gone.
+  void ReplaceHost(uint16_t host, const std::vector<ClusterPerson>& people,
+                   RemoteAnnouncer& announcer);
+  // Where a message from `name` of `host` to `group` goes; nullopt when
+  // that is not a member of the group as known here.
+  std::optional<Route> RouteFromRemote(uint16_t host, absl::string_view group,
+                                       absl::string_view name) const;
+  // Everyone on this host, with their groups, for the other hosts:
+  // `sink` runs under the mutex, so the snapshot is ordered with the
+  // changes the backplane is told of.
+  void LocalSnapshot(
+      absl::FunctionRef<void(const std::vector<ClusterPerson>&)> sink) const;
+
  private:
   // What only an IRC member has; a line member has none, which keeps the
   // registry's share of an idle line connection small.
@@ -263,6 +356,11 @@ class GroupRegistry {
     uint64_t member_id = 0;
     int worker = 0;
     WireClass wire_class = WireClass::kLine;
+    // 0 for a member of this host, else its host's PeerHosts index.
+    uint16_t host = 0;
+    // When the name was taken, at its host: the older claim keeps a name
+    // two hosts gave out at once.
+    int64_t claimed_us = 0;
     std::unique_ptr<IrcDetails> irc;
     // The groups it is in: one for a line member.
     absl::InlinedVector<Group*, 1> groups;
@@ -295,6 +393,21 @@ class GroupRegistry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   MemberInfo InfoOf(const Holder& holder, uint8_t flags) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The remote holder of `folded` from `host`, or null.
+  Holder* FindRemote(uint16_t host, absl::string_view folded)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes a remote holder from every group and forgets it.
+  void DropRemote(absl::node_hash_map<std::string, Holder>::iterator it,
+                  RemoteAnnouncer& announcer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `holder` from `group`, forgetting an emptied group; returns
+  // the epoch after.
+  uint64_t Unjoin(Group* group, Holder& holder, int worker)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a claim made at (a_us, rank of a_host) is older than one at
+  // (b_us, rank of b_host).
+  bool Older(int64_t a_us, uint16_t a_host, int64_t b_us, uint16_t b_host) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Returns the group's next epoch, published to broadcasters.
   uint64_t BumpEpoch(Group& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountPeople() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -307,6 +420,12 @@ class GroupRegistry {
   // cost every idle connection that much again.
   absl::node_hash_map<std::string, Holder> people_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  Backplane* backplane_ = nullptr;
+  std::function<void(uint16_t)> on_name_freed_;
+  // Incarnation ids by host index.
+  std::vector<uint64_t> host_rank_ ABSL_GUARDED_BY(mu_);
+  // Folded names whose local holder lost them to a host, by that host.
+  absl::flat_hash_map<std::string, uint16_t> lost_names_ ABSL_GUARDED_BY(mu_);
   // Sizes of the maps, stored under mu_ whenever they change.
   std::atomic<size_t> group_count_{0};
   std::atomic<size_t> person_count_{0};

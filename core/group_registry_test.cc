@@ -555,12 +555,16 @@ TEST(GroupRegistryRenameTest, TakenNameIsRefusedAndNothingChanges) {
   EXPECT_EQ(registry.FindRecipient("alice")->name, "alice");
 }
 
-TEST(GroupRegistryRenameTest, NoGroupsNoAnnouncement) {
+// Announced with no groups and no workers: only the other hosts of a
+// cluster, told from the callback, need to hear of it.
+TEST(GroupRegistryRenameTest, NoGroupsAnnouncesToNobody) {
   GroupRegistry registry;
   ASSERT_TRUE(registry.ClaimName("alice", LinePerson(0)).ok());
   ManyRecorder r;
   ASSERT_TRUE(registry.Rename("alice", "al", 0, r.announce()).ok());
-  EXPECT_THAT(r.calls(), IsEmpty());
+  ASSERT_EQ(r.calls().size(), 1u);
+  EXPECT_THAT(r.calls()[0].groups, IsEmpty());
+  EXPECT_EQ(r.calls()[0].other_workers, 0u);
   EXPECT_TRUE(registry.FindRecipient("al").has_value());
   EXPECT_FALSE(registry.FindRecipient("alice").has_value());
 }

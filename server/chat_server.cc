@@ -110,6 +110,11 @@ absl::StatusOr<std::unique_ptr<ChatServer>> ChatServer::Create(
   }
   std::unique_ptr<ChatServer> server(new ChatServer(options, listeners, ports));
   if (tls) server->InstallTls(std::move(tls_contexts));
+  if (server->backplane_ != nullptr) {
+    absl::Status status = server->backplane_->Start(
+        options.threads, static_cast<Transport*>(server.get()));
+    if (!status.ok()) return status;
+  }
   return server;
 }
 
@@ -126,10 +131,13 @@ ChatServer::ChatServer(const Options& options,
   for (int protocol = 0; protocol < kProtocols; ++protocol) {
     worker_options.tls[protocol] = &tls_[protocol];
   }
+  if (!options.cluster.urls.empty()) {
+    backplane_ = std::make_unique<NatsBackplane>(options.cluster, &registry_);
+  }
   for (int i = 0; i < options.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, worker_options, &registry_, static_cast<Transport*>(this),
-        [this](int fd) { limits_.Release(fd); }));
+        backplane_.get(), [this](int fd) { limits_.Release(fd); }));
   }
   // The listener's tag is its PortIndex.
   acceptor_ = std::make_unique<Acceptor>(
@@ -207,6 +215,9 @@ void ChatServer::Stop() {
   acceptor_->Stop();
   for (auto& worker : workers_) worker->Post(Envelope::Exit());
   for (auto& worker : workers_) worker->Join();
+  // Last: the members' leaves, queued as the workers closed them, still
+  // reach the other hosts.
+  if (backplane_ != nullptr) backplane_->Stop();
 }
 
 void ChatServer::OnAccept(int fd, const sockaddr_storage& peer, Port port) {
@@ -225,12 +236,14 @@ void ChatServer::OnAccept(int fd, const sockaddr_storage& peer, Port port) {
 }
 
 void ChatServer::Post(int worker, ShardPost line) {
-  // Called on the posting worker's thread, `line.origin`.
+  // Called on the posting worker's thread, `line.origin`, or on the
+  // backplane's receive thread (origin -1), which has no input to hold:
+  // NATS's own slow-consumer limit bounds what it sends us.
   const int origin = line.origin;
   const size_t depth =
       workers_[worker]->Post(Envelope::Broadcast(std::move(line)));
   const size_t high_water = options_.worker.mailbox_high_water;
-  if (high_water > 0 && depth > high_water) {
+  if (origin >= 0 && high_water > 0 && depth > high_water) {
     workers_[origin]->HoldInputFor(workers_[worker].get());
   }
 }

@@ -23,6 +23,7 @@
 #include "net/acceptor.h"
 #include "net/tls_context.h"
 #include "server/connection_limits.h"
+#include "server/nats_backplane.h"
 #include "server/web_site.h"
 #include "server/worker.h"
 
@@ -57,6 +58,8 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
     size_t max_connections_per_ip = 0;
     int listen_backlog = 4096;
     Worker::Options worker;
+    // With cluster.urls set, this server is one host of a cluster.
+    NatsBackplane::Options cluster;
   };
 
   // Binds the listening socket; nothing runs until Start().
@@ -145,6 +148,9 @@ class ChatServer final : private ChatShard::Transport, private WebSite {
   std::atomic<bool> serving_{true};
   const absl::Time start_time_;
   GroupRegistry registry_;
+  // Null on a single host. Declared before the workers, whose shards it
+  // outlives.
+  std::unique_ptr<NatsBackplane> backplane_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
   size_t next_worker_ = 0;  // Acceptor thread only.

@@ -22,6 +22,7 @@
 #include "net/tls_context.h"
 #include "net/websocket_handshake.h"
 #include "server/chat_server.h"
+#include "server/cluster_flags.h"
 
 DEFINE_int32(port, 7000, "TCP port of the line protocol; 0 picks a free one.");
 DEFINE_int32(http_port, 8080,
@@ -252,6 +253,13 @@ int Main() {
     }
   }
 
+  absl::StatusOr<NatsBackplane::Options> cluster =
+      ClusterOptionsFromFlags(irc.server_name);
+  if (!cluster.ok()) {
+    LOG(ERROR) << cluster.status().message();
+    return 2;
+  }
+  options.cluster = *std::move(cluster);
   absl::StatusOr<std::unique_ptr<ChatServer>> server =
       ChatServer::Create(options);
   if (!server.ok()) {

@@ -114,6 +114,34 @@ std::string ChatServer::Metrics() const {
   m.Single("chatd_kernel_tls_available", "gauge",
            "1 if this kernel can encrypt TLS records itself (kTLS).",
            int64_t{kernel_tls_available_ ? 1 : 0});
+  if (backplane_ != nullptr) {
+    const NatsBackplane::Stats& b = backplane_->stats();
+    const PeerHosts::Stats& p = backplane_->peer_stats();
+    m.Single("chatd_backplane_connected", "gauge",
+             "1 while the link to NATS (the other hosts) is up.",
+             int64_t{backplane_->connected() ? 1 : 0});
+    m.Single("chatd_backplane_hosts", "gauge",
+             "Other hosts of the cluster whose presence is in sync here.",
+             Load(p.hosts));
+    m.Single("chatd_backplane_published_total", "counter",
+             "Messages published to NATS: presence, and group and private "
+             "messages with members on other hosts.",
+             Load(b.published));
+    m.Single("chatd_backplane_dropped_total", "counter",
+             "Messages that could not cross to other hosts (the link was "
+             "down), and received ones that could not be delivered.",
+             Load(b.dropped) + Load(p.dropped));
+    m.Single("chatd_backplane_received_total", "counter",
+             "Messages received from other hosts.", Load(p.received));
+    m.Single("chatd_backplane_gaps_total", "counter",
+             "Messages of other hosts missed, by their sequence numbers.",
+             Load(p.gaps));
+    m.Single("chatd_backplane_duplicates_total", "counter",
+             "Messages of other hosts received twice and dropped.",
+             Load(p.duplicates));
+    m.Single("chatd_backplane_reconnects_total", "counter",
+             "Times the link to NATS came back.", Load(b.reconnects));
+  }
   if (tls_enabled()) {
     m.Family("chatd_tls_reloads_total", "counter",
              "Certificate loads (the start and each SIGHUP), by result.");

@@ -30,12 +30,12 @@ constexpr int kCongestedPollMs = 1;
 }  // namespace
 
 Worker::Worker(int index, const Options& options, GroupRegistry* registry,
-               ChatShard::Transport* transport,
+               ChatShard::Transport* transport, Backplane* backplane,
                std::function<void(int)> on_close)
     : index_(index),
       options_(options),
       on_close_(std::move(on_close)),
-      shard_(index, registry, transport),
+      shard_(index, registry, transport, backplane),
       read_buffer_(new char[kReadBufferSize]),
       tls_record_buffer_(new char[TlsStream::kMaxRecord]) {
   loop_.Add(mailbox_.fd(), EPOLLIN, this);

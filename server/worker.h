@@ -79,8 +79,10 @@ class Worker final : private EventLoop::Handler {
 
   // `on_close(fd)` runs on this worker's thread each time an admitted
   // connection (not a refusal) is freed, just before its fd is closed.
+  // `backplane` is null on a single host.
   Worker(int index, const Options& options, GroupRegistry* registry,
-         ChatShard::Transport* transport, std::function<void(int fd)> on_close);
+         ChatShard::Transport* transport, Backplane* backplane,
+         std::function<void(int fd)> on_close);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

@@ -26,6 +26,11 @@ packages=(
   # driven in a tmux pane and weechat-headless through its fifo plugin
   # (fifo.so is in weechat-plugins, only a Recommends of weechat-headless).
   irssi weechat-headless weechat-plugins tmux
+  # Cluster mode (docs/CLUSTER.md): the NATS C client chatd links, and
+  # nats-server for the cluster tests, tools/cluster.sh and the benchmarks.
+  # (On a systemd host the install starts nats-server.service on
+  # 127.0.0.1:4222; nothing here uses that port.)
+  libnats-dev nats-server
 )
 # Node.js and npm for tests/web, unless some node/npm is already on PATH.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi

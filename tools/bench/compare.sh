@@ -15,10 +15,12 @@
 #   tools/bench/compare.sh --servers=chatd,chatd-ws,nats,nats-ws --workloads=fanout,crowd
 #   tools/bench/compare.sh --servers=chatd,chatd-tls,redis,redis-tls --workloads=fanout,idle
 #   tools/bench/compare.sh --servers=chatd-irc,inspircd,ngircd --workloads=fanout,bigroom
+#   tools/bench/compare.sh --servers=chatd,chatd-cluster3 --workloads=fanout,crowd
 #
 # Options:
 #   --servers=LIST      chatd,chatd-ws,chatd-tls,chatd-irc,redis,redis-tls,
-#                       nats,nats-ws,nats-tls,inspircd,ngircd (default: all);
+#                       nats,nats-ws,nats-tls,inspircd,ngircd (default: all
+#                       of these), chatd-cluster3;
 #                       chatd-irc is chatd on its IRC port (loadgen
 #                       --protocol=irc, the load inspircd and ngircd get),
 #                       run on every workload;
@@ -28,7 +30,16 @@
 #                       chatd-tls, redis-tls and nats-tls are the servers'
 #                       TLS ports (loadgen --tls, certificates from
 #                       tools/dev-cert.sh), run on TLS_WORKLOADS (fanout,
-#                       idle) only
+#                       idle) only;
+#                       chatd-cluster3 (only when named, not in the default
+#                       list) is three chatd processes in cluster mode
+#                       behind one nats-server, loadgen's clients spread
+#                       round-robin over them (--servers) and the CPU of all
+#                       four processes summed (--server_pids), run on
+#                       CLUSTER_WORKLOADS (fanout, crowd) only; compare it
+#                       with chatd in the same run
+#   --cluster_threads=T  --threads of each chatd in chatd-cluster3 (default
+#                       1: three processes share this machine's cores)
 #   --workloads=LIST    fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle
 #                       (default: all; overload runs chatd with its default
 #                       limits, the others with chatd's limits off)
@@ -53,6 +64,11 @@ WS_WORKLOADS="fanout,crowd"
 # The same for the TLS servers (chatd-tls, redis-tls, nats-tls): the cost
 # of encryption per delivery (fanout) and per idle connection (idle).
 TLS_WORKLOADS="fanout,idle"
+# The cluster comparison (chatd-cluster3): not in the default SERVERS, run
+# only when named, and on these workloads only.
+CLUSTER_WORKLOADS="fanout,crowd"
+CLUSTER_NODES=3
+CLUSTER_THREADS=1
 WORKLOADS="fanout,crowd,crowd1k,overload,bigroom,bigroom20,idle"
 DURATION=10
 IDLE_CONNECTIONS=19000
@@ -70,6 +86,7 @@ for arg in "$@"; do
     --duration=*) DURATION=${arg#*=} ;;
     --idle_connections=*) IDLE_CONNECTIONS=${arg#*=} ;;
     --overload_rate=*) OVERLOAD_RATE=${arg#*=} ;;
+    --cluster_threads=*) CLUSTER_THREADS=${arg#*=} ;;
     --out=*) OUT_DIR=${arg#*=} ;;
     --date=*) DATE=${arg#*=} ;;
     --no-install) INSTALL=0 ;;
@@ -146,6 +163,12 @@ mkdir -p "$CONF_DIR"
 
 SERVER_PID=""
 LOADGEN_PID=""
+# Every process of the server under test and its log, in the order they
+# are stopped: just SERVER_PID, or for chatd-cluster3 its chatd nodes and
+# then nats-server. CLUSTER_ADDRS: the nodes' line ports for loadgen.
+SERVER_PIDS=()
+SERVER_LOGS=()
+CLUSTER_ADDRS=""
 
 # True while $1 is a live (not zombie) process.
 alive() {
@@ -173,10 +196,23 @@ stop_pid() {
   return 0
 }
 
+# Stops every process of the server under test (SIGTERM, SIGKILL after
+# 10 s, one after the other: a cluster's chatd nodes before its
+# nats-server) and forgets them.
+stop_servers() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+  [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
+  SERVER_PID=""
+  SERVER_PIDS=()
+  SERVER_LOGS=()
+  CLUSTER_ADDRS=""
+}
+
 cleanup() {
   trap - EXIT INT TERM
   [ -n "$LOADGEN_PID" ] && stop_pid "$LOADGEN_PID"
-  [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
+  stop_servers
   if [ "$KEEP_TMP" = 1 ]; then
     log "temp dir kept: $WORK"
   else
@@ -221,6 +257,9 @@ CHATD_TLS=0
 # certificate chatd would otherwise open IRC over TLS on the fixed 6697).
 CHATD_IRC=0
 [[ "$CHATD_HELP" == *-irc_port* ]] && CHATD_IRC=1
+# Whether it has cluster mode (--nats_url); only chatd-cluster3 runs use it.
+CHATD_CLUSTER=0
+[[ "$CHATD_HELP" == *-nats_url* ]] && CHATD_CLUSTER=1
 
 # The TLS runs' certificates: a development CA and a server certificate for
 # 127.0.0.1, made the way users make them; loadgen trusts the CA.
@@ -288,6 +327,38 @@ chatd --threads=2 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port$http$irc
 # chatd-irc: the same server and command line; loadgen connects to the IRC
 # port with --protocol=irc (NICK/USER, JOIN #g<k>, PRIVMSG), the load that
 # inspircd and ngircd get.
+EOF
+      ;;
+    chatd-cluster3)
+      local http="" irc=""
+      [ "$CHATD_HTTP" = 1 ] && http=" --http_port=0 --http_port_file=<tmp>/http_port.<i>"
+      [ "$CHATD_IRC" = 1 ] && irc=" \\
+      --irc_port=0 --irc_port_file=<tmp>/irc_port.<i> --irc_server_name=irc.bench.local"
+      cat >"$CONF_DIR/chatd-cluster3.conf" <<EOF
+# chatd-cluster3: $CLUSTER_NODES chatd processes (node i = 1..$CLUSTER_NODES) in
+# cluster mode behind one nats-server (nats-cluster.conf), each with chatd's
+# command line (limits off) but --threads=$CLUSTER_THREADS (--cluster_threads),
+# so that the three share this machine's cores:
+chatd --threads=$CLUSTER_THREADS --max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 \\
+      --max_connections=100000 --bind=127.0.0.1 --port=0 --port_file=<tmp>/port.<i>$http$irc \\
+      --nats_url=nats://127.0.0.1:$port --node_name=bench<i>
+# (open-file soft limit raised to $FD_HARD before exec). A run starts once
+# every node reports chatd_backplane_connected 1 and chatd_backplane_hosts
+# $((CLUSTER_NODES - 1)) on /metrics. loadgen: --servers=<the nodes' line ports>
+# (connection k goes to node k % $CLUSTER_NODES, so every group has members on
+# every node) --server_pids=<the nodes' pids>,<nats-server's pid> (server CPU
+# and RSS are the sums over all four processes).
+EOF
+      cat >"$CONF_DIR/nats-cluster.conf" <<EOF
+# chatd-cluster3's backplane: nats-server -c <this file>; open-file soft
+# limit raised to $FD_HARD. Its clients are the chatd nodes (one connection
+# each, carrying every group's traffic), not the chat clients; pending
+# output and the write deadline raised as in nats.conf, so that a node
+# that falls behind under load is not cut off as a slow consumer.
+listen: 127.0.0.1:$port
+max_connections: 100000
+max_pending: 1073741824
+write_deadline: "60s"
 EOF
       ;;
     redis | redis-tls)
@@ -436,7 +507,7 @@ EOF
 # loadgen --protocol for each server, and the connect pacing it needs.
 protocol_of() {
   case "$1" in
-    chatd | chatd-ws | chatd-tls) echo chatd ;;
+    chatd | chatd-ws | chatd-tls | chatd-cluster3) echo chatd ;;
     redis | redis-tls) echo redis ;;
     nats | nats-ws | nats-tls) echo nats ;;
     chatd-irc | inspircd | ngircd) echo irc ;;
@@ -444,6 +515,7 @@ protocol_of() {
 }
 is_ws() { case "$1" in chatd-ws | nats-ws) return 0 ;; *) return 1 ;; esac; }
 is_tls() { case "$1" in chatd-tls | redis-tls | nats-tls) return 0 ;; *) return 1 ;; esac; }
+is_cluster() { [ "$1" = chatd-cluster3 ]; }
 # loadgen's --transport (and TLS) for each server.
 transport_args_of() {
   if is_ws "$1"; then
@@ -467,14 +539,145 @@ connect_args_of() {
   esac
 }
 
+# Waits (at most 20 s) until process $1 listens on 127.0.0.1 port $2
+# (or, with $2 empty, on the port written into file $3). Sets LISTEN_PORT;
+# returns 1 if the process exits or does not listen in time.
+wait_listen() {
+  local pid=$1 port=$2 port_file=${3:-} i
+  LISTEN_PORT=""
+  for ((i = 0; i < 200; i++)); do
+    alive "$pid" || return 1
+    if [ -z "$port" ] && [ -n "$port_file" ] && [ -s "$port_file" ]; then
+      port=$(cat "$port_file")
+    fi
+    if [ -n "$port" ] && ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$pid,"; then
+      LISTEN_PORT=$port
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Waits (at most $1 s) until every chatd whose HTTP port is in $2... says on
+# /metrics that it is linked to NATS and knows the other nodes. Prints the
+# ports of the nodes that are not, and returns 1, if that takes longer.
+wait_cluster_linked() {
+  python3 - "$@" <<'EOF'
+import sys, time, urllib.request
+deadline = time.time() + float(sys.argv[1])
+ports = sys.argv[2:]
+need = len(ports) - 1
+def value(text, name):
+    for line in text.splitlines():
+        key, _, rest = line.partition(" ")
+        if key == name or key.startswith(name + "{"):
+            return float(rest.split()[0])
+    return None
+while True:
+    bad = []
+    for p in ports:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics",
+                                          timeout=2).read().decode()
+            if (value(text, "chatd_backplane_connected") != 1 or
+                    (value(text, "chatd_backplane_hosts") or 0) < need):
+                bad.append(p)
+        except Exception:
+            bad.append(p)
+    if not bad:
+        sys.exit(0)
+    if time.time() > deadline:
+        print(" ".join(bad))
+        sys.exit(1)
+    time.sleep(0.1)
+EOF
+}
+
+# chatd-cluster3 for workload $1: nats-server, then CLUSTER_NODES chatd
+# nodes linked through it. Sets SERVER_PIDS (the nodes, then nats-server),
+# SERVER_LOGS, SERVER_PID (node 1), CLUSTER_ADDRS; or returns 1 with the
+# reason in START_ERROR (whatever was started is stopped).
+start_cluster() {
+  local name=chatd-cluster3 workload=$1
+  local dir="$WORK/$name"
+  local nats_port nats_pid i pid node_pids=() node_logs=() addrs=() http_ports=()
+  if [ "$CHATD_CLUSTER" != 1 ]; then
+    START_ERROR="this chatd has no --nats_url (no cluster mode)"
+    return 1
+  fi
+  nats_port=$(pick_port) || { START_ERROR="no free port"; return 1; }
+  write_config "$name" "$nats_port" "$dir"
+  (ulimit -n "$FD_HARD" && exec nats-server -c "$CONF_DIR/nats-cluster.conf") \
+    >"$dir/$workload.nats.log" 2>&1 &
+  nats_pid=$!
+  SERVER_PIDS=("$nats_pid")
+  SERVER_LOGS=("$dir/$workload.nats.log")
+  if ! wait_listen "$nats_pid" "$nats_port"; then
+    START_ERROR="nats-server did not start: $(tail -3 "$dir/$workload.nats.log" | tr '\n' ' ')"
+    stop_servers
+    return 1
+  fi
+  local limits="--max_msgs_per_sec=0 --max_output_bytes=0 --join_timeout_s=0 --max_connections=100000"
+  for ((i = 1; i <= CLUSTER_NODES; i++)); do
+    rm -f "$dir/port.$i" "$dir/http_port.$i" "$dir/irc_port.$i"
+    local http="" irc=""
+    [ "$CHATD_HTTP" = 1 ] && http="--http_port=0 --http_port_file=$dir/http_port.$i"
+    [ "$CHATD_IRC" = 1 ] && irc="--irc_port=0 --irc_port_file=$dir/irc_port.$i --irc_server_name=irc.bench.local"
+    # shellcheck disable=SC2086
+    (ulimit -n "$FD_HARD" && exec "$CHATD" --threads="$CLUSTER_THREADS" $limits \
+      --bind=127.0.0.1 --port=0 --port_file="$dir/port.$i" $http $irc \
+      --nats_url="nats://127.0.0.1:$nats_port" --node_name="bench$i") \
+      >"$dir/$workload.server.$i.log" 2>&1 &
+    node_pids+=("$!")
+    node_logs+=("$dir/$workload.server.$i.log")
+    # Nodes first, so they are stopped before nats-server.
+    SERVER_PIDS=("${node_pids[@]}" "$nats_pid")
+    SERVER_LOGS=("${node_logs[@]}" "$dir/$workload.nats.log")
+  done
+  for ((i = 1; i <= CLUSTER_NODES; i++)); do
+    pid=${node_pids[$((i - 1))]}
+    if ! wait_listen "$pid" "" "$dir/port.$i"; then
+      START_ERROR="node $i exited at startup or did not listen: $(tail -3 "$dir/$workload.server.$i.log" | tr '\n' ' ')"
+      stop_servers
+      return 1
+    fi
+    addrs+=("127.0.0.1:$LISTEN_PORT")
+    [ -s "$dir/http_port.$i" ] && http_ports+=("$(cat "$dir/http_port.$i")")
+  done
+  if [ ${#http_ports[@]} -eq "$CLUSTER_NODES" ]; then
+    local unlinked
+    if ! unlinked=$(wait_cluster_linked 20 "${http_ports[@]}"); then
+      START_ERROR="nodes not linked through NATS after 20 s (HTTP ports $unlinked: chatd_backplane_connected / chatd_backplane_hosts)"
+      stop_servers
+      return 1
+    fi
+  else
+    sleep 3  # no /metrics to ask: a few heartbeats
+  fi
+  SERVER_PID=${node_pids[0]}
+  CLUSTER_ADDRS=$(IFS=,; echo "${addrs[*]}")
+  SERVER_PORT=${addrs[0]##*:}
+  sleep 0.5  # let them finish starting before the baseline RSS
+  return 0
+}
+
 # Starts server $1 for workload $2 in the background; sets SERVER_PID and
-# SERVER_PORT, or returns 1 with the reason in START_ERROR.
+# SERVER_PORT (and SERVER_PIDS, SERVER_LOGS), or returns 1 with the reason
+# in START_ERROR.
 start_server() {
   local name=$1 workload=$2
   local dir="$WORK/$name"
   mkdir -p "$dir"
   chmod 777 "$dir"  # ngircd drops root for nobody
   local server_log="$dir/$workload.server.log"
+  SERVER_PIDS=()
+  SERVER_LOGS=()
+  CLUSTER_ADDRS=""
+  if is_cluster "$name"; then
+    start_cluster "$workload"
+    return
+  fi
   # port: where loadgen connects; port2: nats-ws's unused client port.
   local port="" port2=""
   case "$name" in
@@ -551,6 +754,8 @@ start_server() {
     fi
     if [ -n "$port" ] && ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$SERVER_PID,"; then
       SERVER_PORT=$port
+      SERVER_PIDS=("$SERVER_PID")
+      SERVER_LOGS=("$server_log")
       sleep 0.5  # let it finish starting before the baseline RSS
       return 0
     fi
@@ -563,6 +768,15 @@ start_server() {
 }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# The same summed over SERVER_PIDS.
+servers_rss_kb() {
+  local pid total=0 v
+  for pid in "${SERVER_PIDS[@]}"; do
+    v=$(rss_kb "$pid")
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
 
 # ---------------------------------------------------------------------------
 # Workloads.
@@ -626,6 +840,41 @@ json_str() {
 TICKS=$(getconf CLK_TCK)
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 proc_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+# The same summed over SERVER_PIDS; empty if one of them cannot be read.
+servers_ticks() {
+  local pid total=0 v
+  for pid in "${SERVER_PIDS[@]}"; do
+    v=$(proc_ticks "$pid")
+    [ -z "$v" ] && return 0
+    total=$((total + v))
+  done
+  echo "$total"
+}
+# loadgen's flags for where the server is and which processes are its.
+target_args() {
+  if [ -n "$CLUSTER_ADDRS" ]; then
+    echo "--servers=$CLUSTER_ADDRS --server_pids=$(IFS=,; echo "${SERVER_PIDS[*]}")"
+  else
+    echo "--host=127.0.0.1 --port=$SERVER_PORT --server_pid=$SERVER_PID"
+  fi
+}
+# Sets DEAD_NOTE (what exited, its status and last log lines) and returns
+# 0 if a process of the server under test is no longer alive.
+servers_dead() {
+  local i pid status
+  DEAD_NOTE=""
+  for i in "${!SERVER_PIDS[@]}"; do
+    pid=${SERVER_PIDS[$i]}
+    if ! alive "$pid"; then
+      wait "$pid" 2>/dev/null
+      status=$?
+      local what="server"
+      [ ${#SERVER_PIDS[@]} -gt 1 ] && what=$(basename "${SERVER_LOGS[$i]}" .log)
+      DEAD_NOTE="${DEAD_NOTE:+$DEAD_NOTE; }$what exited during the run (status $status): $(tail -3 "${SERVER_LOGS[$i]}" | tr '\n' ' ')"
+    fi
+  done
+  [ -n "$DEAD_NOTE" ]
+}
 # Sets CHILD_SECONDS to the CPU time of this shell's reaped children
 # (`times` must run in this shell, not in a $(...) subshell).
 children_seconds() {
@@ -691,7 +940,7 @@ run_one() {
     note="${note:+$note; }server did not start: $START_ERROR"
     log "$name / $workload: $note"
   else
-    baseline=$(rss_kb "$SERVER_PID")
+    baseline=$(servers_rss_kb)
     local cap proto b0 b1 s0 s1 c0 c1 t0 t1
     proto=$(protocol_of "$name")
     # Upper bound of loadgen's own phases (connect: 2 x connect_timeout +
@@ -701,21 +950,23 @@ run_one() {
     [ "$workload" = overload ] && send=$((send + 30))
     cap=$((70 + 30 + send + drain + 30))
     log "$name / $workload: loadgen $args (at most ${cap}s)"
+    local target
+    target=$(target_args)
     children_seconds
     c0=$CHILD_SECONDS
     b0=$(busy_ticks)
-    s0=$(proc_ticks "$SERVER_PID")
+    s0=$(servers_ticks)
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
-    timeout --kill-after=10 "$cap" "$LOADGEN" --host=127.0.0.1 --port="$SERVER_PORT" \
-      --protocol="$proto" $args --server_pid="$SERVER_PID" >"$lg_out" 2>"$lg_err" &
+    timeout --kill-after=10 "$cap" "$LOADGEN" $target \
+      --protocol="$proto" $args >"$lg_out" 2>"$lg_err" &
     LOADGEN_PID=$!
     wait "$LOADGEN_PID"
     rc=$?
     LOADGEN_PID=""
     t1=$(date +%s.%N)
     b1=$(busy_ticks)
-    s1=$(proc_ticks "$SERVER_PID")
+    s1=$(servers_ticks)
     children_seconds
     c1=$CHILD_SECONDS
     if [ -n "$s0" ] && [ -n "$s1" ]; then
@@ -726,16 +977,13 @@ run_one() {
           printf "%.2f %.2f %.2f %.2f\n", t1 - t0, s / hz, c1 - c0, o }')
     fi
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then timed_out=true; fi
-    if ! alive "$SERVER_PID"; then
+    if servers_dead; then
       crashed=true
-      wait "$SERVER_PID" 2>/dev/null
-      note="${note:+$note; }server exited during the run (status $?): $(tail -3 "$dir/$workload.server.log" | tr '\n' ' ')"
-      SERVER_PID=""
-    else
-      stop_pid "$SERVER_PID"
-      SERVER_PID=""
+      note="${note:+$note; }$DEAD_NOTE"
     fi
-    trim_log "$dir/$workload.server.log"
+    local logs=("${SERVER_LOGS[@]}") f
+    stop_servers
+    for f in "${logs[@]}"; do trim_log "$f"; done
     # loadgen's warnings and errors, the few most frequent kinds.
     local problems
     problems=$(grep -E '^[WE][0-9]{8} ' "$lg_err" | sed -E 's/^[WE][0-9]{8} [0-9:.]+ +[0-9]+ [^]]*\] //' |
@@ -791,6 +1039,9 @@ INFO="$WORK/info.tsv"
   printf 'chatd_tls\t%s\n' "$CHATD_TLS"
   printf 'tls_workloads\t%s\n' "$TLS_WORKLOADS"
   printf 'chatd_irc\t%s\n' "$CHATD_IRC"
+  printf 'chatd_cluster\t%s\n' "$CHATD_CLUSTER"
+  printf 'cluster_workloads\t%s\n' "$CLUSTER_WORKLOADS"
+  printf 'cluster\t%s\n' "$CLUSTER_NODES chatd processes (--threads=$CLUSTER_THREADS each) behind one nats-server"
   printf 'version_openssl\t%s\n' "$(openssl version 2>/dev/null | head -1)"
   printf 'version_inspircd\t%s\n' "$(inspircd --version 2>/dev/null | head -1)"
   printf 'version_ngircd\t%s\n' "$(ngircd --version 2>/dev/null | head -1)"
@@ -805,7 +1056,7 @@ IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 for s in "${SERVER_LIST[@]}"; do
   case "$s" in
-    chatd | chatd-ws | chatd-tls | chatd-irc | redis | redis-tls | nats | nats-ws | nats-tls | inspircd | ngircd) ;;
+    chatd | chatd-ws | chatd-tls | chatd-irc | chatd-cluster3 | redis | redis-tls | nats | nats-ws | nats-tls | inspircd | ngircd) ;;
     *) log "unknown server $s"; exit 2 ;;
   esac
 done
@@ -824,6 +1075,10 @@ for s in "${SERVER_LIST[@]}"; do
     fi
     # And the TLS servers TLS_WORKLOADS.
     if is_tls "$s" && [[ ",$TLS_WORKLOADS," != *",$w,"* ]]; then
+      continue
+    fi
+    # And the cluster CLUSTER_WORKLOADS.
+    if is_cluster "$s" && [[ ",$CLUSTER_WORKLOADS," != *",$w,"* ]]; then
       continue
     fi
     run_one "$s" "$w"
@@ -847,4 +1102,131 @@ cp "$JSONL" "$OUT_DIR/$DATE.jsonl"
 python3 "$SCRIPT_DIR/report.py" --jsonl="$OUT_DIR/$DATE.jsonl" --info="$INFO" \
   --configs="$CONF_DIR" --md="$OUT_DIR/$DATE.md" --png="$OUT_DIR/$DATE.png" \
   --servers="$SERVERS" --workdir="$WORK" --analysis="$OUT_DIR/$DATE.analysis.md" || { log "report failed"; exit 1; }
+
+# The cluster comparison, when chatd-cluster3 ran: report.py lists its rows
+# in the results table like any server's (its server CPU-s and RSS are the
+# sums over the nodes and nats-server); this adds the side-by-side table
+# with chatd, the CPU split over the processes, and the cluster's configs.
+if grep -q '"server":"chatd-cluster3"' "$OUT_DIR/$DATE.jsonl"; then
+  python3 - "$OUT_DIR/$DATE.jsonl" "$OUT_DIR/$DATE.md" "$CONF_DIR" "$CLUSTER_WORKLOADS" \
+    "$CLUSTER_NODES" "$CLUSTER_THREADS" <<'EOF' || log "cluster table failed"
+import json, os, sys
+
+jsonl, md, conf_dir, workloads, nodes, threads = sys.argv[1:7]
+runs = [json.loads(l) for l in open(jsonl) if l.strip()]
+
+
+def find(server, workload):
+    for r in runs:
+        if r["server"] == server and r["workload"] == workload:
+            return r
+    return None
+
+
+def si(x):
+    if x is None:
+        return "–"
+    for div, unit in ((1e6, " M"), (1e3, " k")):
+        if x >= div:
+            v = x / div
+            return (f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100
+                    else f"{v:.0f}") + unit
+    return f"{x:.0f}"
+
+
+def ms(us):
+    if us is None:
+        return "–"
+    v = us / 1000.0
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def figures(run):
+    """(per CPU-s, p99 us, lost, duplicated, reordered, passed) or None."""
+    r = run.get("result") if run else None
+    if not r:
+        return None
+    ok = bool(r.get("passed")) and not run.get("server_crashed")
+    return (r.get("deliveries_per_server_cpu_sec"),
+            (r.get("latency_us") or {}).get("p99"), r.get("lost", 0),
+            r.get("duplicated", 0), r.get("reordered", 0), ok)
+
+
+def cell(f, i, fmt):
+    if f is None:
+        return "– (no result)" if i == 0 else "–"
+    return fmt(f[i]) + ("" if f[5] or i != 0 else " (FAIL)")
+
+
+def counts(f):
+    return "–" if f is None else f"{f[2]:,} / {f[3]:,} / {f[4]:,}"
+
+
+rows = [
+    "| workload | deliveries per server CPU-s: chatd (1 process) | "
+    f"chatd-cluster3 ({nodes} chatd + nats-server) | cluster / single | "
+    "p99 ms: chatd | chatd-cluster3 | lost / duplicated / reordered: chatd "
+    "| chatd-cluster3 |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+]
+splits = []
+for w in workloads.split(","):
+    single, cluster = find("chatd", w), find("chatd-cluster3", w)
+    if cluster is None:
+        continue
+    fs, fc = figures(single), figures(cluster)
+    ratio = "–"
+    if fs and fc and fs[0] and fc[0]:
+        ratio = f"{fc[0] / fs[0]:.2f}x"
+    rows.append(f"| {w} | {cell(fs, 0, si)} | {cell(fc, 0, si)} | {ratio} | "
+                f"{cell(fs, 1, ms)} | {cell(fc, 1, ms)} | {counts(fs)} | "
+                f"{counts(fc)} |")
+    procs = (cluster.get("result") or {}).get("server_processes") or []
+    if procs:
+        total = sum(p.get("cpu_seconds", 0) for p in procs) or 1
+        names = [f"node{i + 1}" for i in range(len(procs) - 1)]
+        names.append("nats-server")
+        parts = ", ".join(
+            f"{n} {p.get('cpu_seconds', 0):.2f} s "
+            f"({100 * p.get('cpu_seconds', 0) / total:.0f}%)"
+            for n, p in zip(names, procs))
+        splits.append(f"- {w}: {parts}")
+
+section = ["### Cluster\n", "\n".join(rows), ""]
+section.append(
+    f"`chatd-cluster3` is {nodes} chatd processes in cluster mode "
+    f"(`--nats_url`, `--threads={threads}` each) behind one nats-server on "
+    "this same machine; loadgen spreads its connections round-robin over "
+    "the nodes (`--servers`), so every group has members on every node and "
+    "each message crosses NATS once to every other node. Server CPU-s is "
+    "the sum over all the processes, nats-server included "
+    "(`--server_pids`), so *deliveries per server CPU-s* is what a delivery "
+    "costs the whole cluster, against one chatd doing all the work alone "
+    "in the same script run. It shows the backplane's overhead, not "
+    "scale-out: every process shares the same cores (see docs/CLUSTER.md, "
+    "*What this machine cannot show*). A figure marked FAIL comes from a "
+    "run that lost, duplicated, reordered or dropped something (see its row "
+    "above).\n")
+if splits:
+    section.append("Server CPU by process:\n")
+    section.extend(splits)
+    section.append("")
+for fname in ("chatd-cluster3.conf", "nats-cluster.conf"):
+    path = os.path.join(conf_dir, fname)
+    if os.path.exists(path):
+        section.append(f"#### {fname}\n")
+        section.append("```")
+        section.append(open(path).read().rstrip())
+        section.append("```\n")
+
+text = open(md).read()
+block = "\n".join(section) + "\n"
+marker = "### Idle connections\n"
+if marker in text:
+    text = text.replace(marker, block + marker, 1)
+else:
+    text += "\n" + block
+open(md, "w").write(text)
+EOF
+fi
 log "wrote $OUT_DIR/$DATE.md, $DATE.jsonl, $DATE.png in $((SCRIPT_END - SCRIPT_START)) s"

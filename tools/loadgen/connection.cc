@@ -11,6 +11,7 @@
 #include "tools/loadgen/client_socket.h"
 #include "tools/loadgen/clock.h"
 #include "tools/loadgen/message_stamp.h"
+#include "tools/loadgen/server_list.h"
 #include "tools/loadgen/websocket_session.h"
 
 namespace chatd::loadgen {
@@ -23,6 +24,7 @@ constexpr int kMaxProblemsLogged = 10;
 
 // Connection `id`'s session: its protocol, over WebSocket if so configured.
 std::unique_ptr<ProtocolSession> NewSession(const LoadConfig& config,
+                                            const ServerAddress& server,
                                             uint32_t id) {
   std::unique_ptr<ProtocolSession> session = NewProtocolSession(
       config.protocol, WorkloadShape::GroupName(config.shape.GroupOf(id)),
@@ -32,20 +34,21 @@ std::unique_ptr<ProtocolSession> NewSession(const LoadConfig& config,
   std::optional<WebSocketOptions> options =
       WebSocketOptionsFor(config.protocol);
   CHECK(options.has_value());
-  options->host_port = absl::StrCat(config.host, ":", config.port);
+  options->host_port = FormatServerAddress(server);
   options->path = config.ws_path;
   if (config.tls) options->origin_scheme = "https";
   return std::make_unique<WebSocketSession>(std::move(session),
                                             *std::move(options));
 }
 
-// The TLS layer of a connection on `fd`, when the run has --tls.
+// The TLS layer of connection `id` on `fd`, when the run has --tls.
 absl::StatusOr<std::unique_ptr<TlsLink>> NewTlsLink(const ThreadContext& ctx,
-                                                    int fd) {
+                                                    uint32_t id, int fd) {
   const LoadConfig& config = ctx.shared->config;
   TlsLink::Options options;
-  options.server_name =
-      config.tls_server_name.empty() ? config.host : config.tls_server_name;
+  options.server_name = config.tls_server_name.empty()
+                            ? ctx.shared->ServerOf(id).address.host
+                            : config.tls_server_name;
   // nats-server (without handshake_first) sends INFO in plaintext and
   // starts TLS after it; its WebSocket listener is TLS from the first byte.
   if (config.protocol == ProtocolKind::kNats &&
@@ -61,7 +64,8 @@ absl::StatusOr<std::unique_ptr<TlsLink>> NewTlsLink(const ThreadContext& ctx,
 Connection::Connection(uint32_t id, ThreadContext* ctx)
     : id_(id),
       ctx_(ctx),
-      session_(NewSession(ctx->shared->config, id)),
+      session_(NewSession(ctx->shared->config,
+                          ctx->shared->ServerOf(id).address, id)),
       ledger_(ctx->shared->config.shape.SendersOf(
           ctx->shared->config.shape.GroupOf(id))) {}
 
@@ -115,7 +119,7 @@ void Connection::OnConnected() {
   state_ = State::kJoining;
   ctx_->counters.connected.Add(1);
   if (!ctx_->shared->tls_contexts.empty()) {
-    absl::StatusOr<std::unique_ptr<TlsLink>> link = NewTlsLink(*ctx_, fd_);
+    absl::StatusOr<std::unique_ptr<TlsLink>> link = NewTlsLink(*ctx_, id_, fd_);
     if (!link.ok()) {
       Close(link.status().ToString());
       return;

@@ -56,6 +56,11 @@ FakeChatServer::~FakeChatServer() {
   close(listen_fd_);
 }
 
+std::vector<std::string> FakeChatServer::joined_names() const {
+  std::lock_guard<std::mutex> lock(joined_mutex_);
+  return joined_names_;
+}
+
 void FakeChatServer::Run() {
   while (!stop_) {
     std::vector<pollfd> fds;
@@ -66,6 +71,7 @@ void FakeChatServer::Run() {
       const int fd =
           accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
+        ++accepted_;
         Client client;
         client.fd = fd;
         if (tls_ != nullptr) {
@@ -162,6 +168,10 @@ void FakeChatServer::OnLine(size_t from, const std::string& line) {
     }
     client.group = words[1];
     client.name = words[2];
+    {
+      std::lock_guard<std::mutex> lock(joined_mutex_);
+      joined_names_.push_back(client.name);
+    }
     int online = 0;
     for (Client& other : clients_) {
       if (other.fd < 0 || other.group != client.group) continue;

@@ -4,14 +4,16 @@
 // other members) and can break delivery on purpose, once, so the tests can
 // check that loadgen notices: drop, duplicate or reorder one message from
 // member "c0" to member "c1". With a TLS context it speaks TLS on every
-// connection (loadgen --tls). Test-only; owns its listening socket and
-// thread.
+// connection (loadgen --tls). It also records who connected and joined, so
+// a test can see how loadgen spread its connections over several servers.
+// Test-only; owns its listening socket and thread.
 #ifndef CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_
 #define CHATD_TOOLS_LOADGEN_FAKE_CHAT_SERVER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +41,10 @@ class FakeChatServer {
   FakeChatServer& operator=(const FakeChatServer&) = delete;
 
   uint16_t port() const { return port_; }
+  // Connections accepted so far; any thread.
+  int accepted() const { return accepted_.load(); }
+  // The names ("c<i>") that joined so far, in join order; any thread.
+  std::vector<std::string> joined_names() const;
 
  private:
   struct Client {
@@ -65,6 +71,9 @@ class FakeChatServer {
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::vector<Client> clients_;
+  std::atomic<int> accepted_{0};
+  mutable std::mutex joined_mutex_;
+  std::vector<std::string> joined_names_;  // Guarded by joined_mutex_.
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

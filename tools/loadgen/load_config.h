@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tools/loadgen/protocol.h"
+#include "tools/loadgen/server_list.h"
 #include "tools/loadgen/workload_shape.h"
 
 namespace chatd::loadgen {
@@ -15,13 +17,18 @@ namespace chatd::loadgen {
 struct LoadConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  // When not empty, replaces host/port: connection i connects to
+  // servers[i % servers.size()] (--servers), so a group's members are
+  // spread over every server of a cluster.
+  std::vector<ServerAddress> servers;
   ProtocolKind protocol = ProtocolKind::kChatd;
   // With kWebSocket every connection first upgrades at ws://host:port
   // <ws_path> (chatd and NATS only; see websocket_session.h).
   TransportKind transport = TransportKind::kTcp;
   std::string ws_path = "/ws";
   // TLS under the protocol (and under the WebSocket: wss://). An empty
-  // tls_ca trusts the system's CAs; an empty tls_server_name means `host`.
+  // tls_ca trusts the system's CAs; an empty tls_server_name means the
+  // host of the connection's server.
   bool tls = false;
   std::string tls_ca;
   std::string tls_server_name;
@@ -49,7 +56,9 @@ struct LoadConfig {
   int64_t send_timeout_ns = 0;  // Cap on the send phase.
   int64_t drain_timeout_ns = 0;
 
-  int server_pid = 0;    // 0 = no server statistics.
+  // Processes whose CPU and memory are reported, summed; empty = no
+  // server statistics.
+  std::vector<int> server_pids;
   bool progress = true;  // One line per second on stderr.
 };
 

@@ -31,15 +31,16 @@ double Seconds(int64_t ns) { return static_cast<double>(ns) / kNsPerSec; }
 
 class Controller {
  public:
-  Controller(const LoadConfig& config, const sockaddr_in& server,
+  Controller(const LoadConfig& config, std::vector<ServerEndpoint> servers,
              std::vector<std::shared_ptr<const TlsContext>> tls_contexts)
       : config_(config),
         shared_(config),
-        stats_(config.server_pid),
+        stats_(config.server_pids),
         progress_(config.shape.connections, MonotonicNowNs()) {
+    shared_.servers = std::move(servers);
     shared_.tls_contexts = std::move(tls_contexts);
     for (int i = 0; i < config.threads; ++i) {
-      threads_.push_back(std::make_unique<ReactorThread>(i, &shared_, server));
+      threads_.push_back(std::make_unique<ReactorThread>(i, &shared_));
       shared_.wakers.push_back(threads_.back()->waker());
     }
     for (uint32_t id = 0; id < config.shape.connections; ++id) {
@@ -62,7 +63,7 @@ class Controller {
 
   const LoadConfig& config_;
   RunShared shared_;
-  ServerStats stats_;
+  ServerStatsSet stats_;
   ProgressPrinter progress_;
   Threads threads_;
   RunReport report_;
@@ -170,7 +171,7 @@ void Controller::FixPlan() {
 }
 
 void Controller::SendAll() {
-  const double cpu_before = stats_.CpuSeconds();
+  stats_.StartCpu();
   FixPlan();
   const int64_t start = shared_.send_start_ns;
   SetPhase(Phase::kSend);
@@ -207,7 +208,7 @@ void Controller::SendAll() {
   }
   report_.send_seconds = Seconds(MonotonicNowNs() - start);
   Drain();
-  report_.server_cpu_seconds = stats_.CpuSeconds() - cpu_before;
+  stats_.StopCpu();
 }
 
 void Controller::Drain() {
@@ -305,6 +306,9 @@ RunReport Controller::Run() {
   r.rate = config_.rate;
   r.payload_bytes = static_cast<int64_t>(config_.payload_bytes);
   r.threads = config_.threads;
+  for (const ServerEndpoint& server : shared_.servers) {
+    r.servers.push_back(FormatServerAddress(server.address));
+  }
 
   for (auto& thread : threads_) thread->Start();
   ConnectAll();
@@ -315,11 +319,14 @@ RunReport Controller::Run() {
   Tally();
 
   if (stats_.enabled()) {
-    const ProcessMemory memory = stats_.SampleMemory();
+    stats_.SampleMemory();
+    const ServerProcessStats total = stats_.Total();
     r.has_server = true;
-    r.server_rss_kb = memory.rss_kb;
-    r.server_peak_rss_kb = stats_.peak_rss_kb();
-    r.server_hwm_kb = memory.hwm_kb;
+    r.server_cpu_seconds = total.cpu_seconds;
+    r.server_rss_kb = total.rss_kb;
+    r.server_peak_rss_kb = total.peak_rss_kb;
+    r.server_hwm_kb = total.hwm_kb;
+    r.server_processes = stats_.Processes();
     if (r.server_cpu_seconds > 0) {
       r.deliveries_per_server_cpu_sec = r.delivered / r.server_cpu_seconds;
     }
@@ -330,8 +337,17 @@ RunReport Controller::Run() {
 }  // namespace
 
 absl::StatusOr<RunReport> RunLoad(const LoadConfig& config) {
-  absl::StatusOr<sockaddr_in> server = ResolveIpv4(config.host, config.port);
-  if (!server.ok()) return server.status();
+  const std::vector<ServerAddress> addresses =
+      config.servers.empty()
+          ? std::vector<ServerAddress>{ServerAddress{config.host, config.port}}
+          : config.servers;
+  std::vector<ServerEndpoint> servers;
+  for (const ServerAddress& address : addresses) {
+    absl::StatusOr<sockaddr_in> resolved =
+        ResolveIpv4(address.host, address.port);
+    if (!resolved.ok()) return resolved.status();
+    servers.push_back(ServerEndpoint{address, *resolved});
+  }
   std::vector<std::shared_ptr<const TlsContext>> tls_contexts;
   if (config.tls) {
     TlsContext::ClientOptions options;
@@ -346,7 +362,7 @@ absl::StatusOr<RunReport> RunLoad(const LoadConfig& config) {
       tls_contexts.push_back(*std::move(loaded));
     }
   }
-  Controller controller(config, *server, std::move(tls_contexts));
+  Controller controller(config, std::move(servers), std::move(tls_contexts));
   return controller.Run();
 }
 

@@ -1,17 +1,21 @@
 // End-to-end tests: the real loadgen binary against FakeChatServer, which
 // delivers correctly or drops, duplicates or reorders exactly one message.
 // loadgen must count exactly that one fault in its JSON and exit non-zero,
-// and exit 0 with nothing lost on a correct server. No timing assertions.
+// and exit 0 with nothing lost on a correct server. With --servers, several
+// fake servers (which do not share groups) check where each connection went
+// and that loadgen's accounting spans all of them. No timing assertions.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gflags/gflags.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -20,6 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "net/tls_context.h"
 #include "tools/loadgen/fake_chat_server.h"
 
@@ -84,6 +89,34 @@ int64_t JsonInt(const std::string& json, const std::string& key) {
   int64_t value = -1;
   if (!absl::SimpleAtoi(json.substr(start, end - start), &value)) return -1;
   return value;
+}
+
+// The floating-point value of "key" in loadgen's flat JSON, or -1.
+double JsonDouble(const std::string& json, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\":");
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return -1;
+  const size_t start = at + needle.size();
+  const size_t end = json.find_first_of(",}", start);
+  double value = -1;
+  if (!absl::SimpleAtod(json.substr(start, end - start), &value)) return -1;
+  return value;
+}
+
+// The {"pid":<pid>,...} object of "server_processes", or "".
+std::string ServerProcessJson(const std::string& json, int pid) {
+  const size_t at = json.find(absl::StrCat("{\"pid\":", pid, ","));
+  if (at == std::string::npos) return "";
+  return json.substr(at, json.find('}', at) + 1 - at);
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
 }
 
 std::vector<std::string> SmallWorkload(uint16_t port) {
@@ -208,6 +241,163 @@ TEST(LoadgenEndToEndTest, UntrustedCertificateMeansNoneJoined) {
   EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
   EXPECT_EQ(JsonInt(outcome.json, "joined"), 0);
   EXPECT_EQ(JsonInt(outcome.json, "failed"), 4);
+}
+
+// The --servers value for `servers`.
+std::string ServersFlag(
+    const std::vector<std::unique_ptr<FakeChatServer>>& servers) {
+  std::vector<std::string> entries;
+  for (const auto& server : servers) {
+    entries.push_back(absl::StrCat("127.0.0.1:", server->port()));
+  }
+  return absl::StrCat("--servers=", absl::StrJoin(entries, ","));
+}
+
+std::vector<std::unique_ptr<FakeChatServer>> FakeServers(int n) {
+  std::vector<std::unique_ptr<FakeChatServer>> servers;
+  for (int i = 0; i < n; ++i) {
+    servers.push_back(
+        std::make_unique<FakeChatServer>(FakeChatServer::Fault::kNone));
+  }
+  return servers;
+}
+
+// Connection i must go to server i mod 3. With as many groups as servers,
+// group g (connections g, g+3, g+6) is then wholly on server g, so fake
+// servers that share nothing still deliver everything; any other spread
+// splits a group and loses deliveries, and the names each server saw
+// join say exactly where every connection went.
+TEST(LoadgenEndToEndTest, ServersGetConnectionsRoundRobin) {
+  const std::vector<std::unique_ptr<FakeChatServer>> servers = FakeServers(3);
+  std::vector<std::string> args = SmallWorkload(servers[0]->port());
+  args.erase(args.begin());  // No --port: --servers replaces it.
+  args.push_back(ServersFlag(servers));
+  args.push_back("--connections=9");
+  args.push_back("--groups=3");
+  const Outcome outcome = RunLoadgen(args);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.json;
+  // 9 senders of 20; each message has 2 other members to reach.
+  EXPECT_EQ(JsonInt(outcome.json, "joined"), 9);
+  EXPECT_EQ(JsonInt(outcome.json, "sent"), 180);
+  EXPECT_EQ(JsonInt(outcome.json, "expected"), 360);
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 360);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 0);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(servers[k]->accepted(), 3) << "server " << k;
+    std::vector<std::string> names = servers[k]->joined_names();
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{absl::StrCat("c", k),
+                                               absl::StrCat("c", k + 3),
+                                               absl::StrCat("c", k + 6)}))
+        << "server " << k;
+    EXPECT_NE(outcome.json.find(
+                  absl::StrCat("\"127.0.0.1:", servers[k]->port(), "\"")),
+              std::string::npos)
+        << outcome.json;
+  }
+}
+
+// One group over two servers that do not relay to each other, as a
+// cluster whose backplane is down: each member hears only the members on
+// its own server. The ledger spans all servers, so it counts the rest as
+// lost. Open loop (--rate), because a closed-loop sender waits for a
+// member on the other server.
+TEST(LoadgenEndToEndTest, GroupSplitOverUnlinkedServersIsLost) {
+  const std::vector<std::unique_ptr<FakeChatServer>> servers = FakeServers(2);
+  std::vector<std::string> args = SmallWorkload(servers[0]->port());
+  args.erase(args.begin());
+  args.push_back(ServersFlag(servers));
+  args.push_back("--rate=400");
+  // The servers' online counts promise announcements that never come.
+  args.push_back("--settle_timeout=0.5");
+  const Outcome outcome = RunLoadgen(args);
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.json;
+  EXPECT_EQ(JsonInt(outcome.json, "joined"), 4);
+  EXPECT_EQ(JsonInt(outcome.json, "sent"), 80);
+  EXPECT_EQ(JsonInt(outcome.json, "expected"), 240);
+  // c0 and c2 hear each other on server 0, c1 and c3 on server 1.
+  EXPECT_EQ(JsonInt(outcome.json, "delivered"), 80);
+  EXPECT_EQ(JsonInt(outcome.json, "lost"), 160);
+  EXPECT_EQ(JsonInt(outcome.json, "duplicated"), 0);
+  EXPECT_EQ(servers[0]->accepted(), 2);
+  EXPECT_EQ(servers[1]->accepted(), 2);
+}
+
+TEST(LoadgenEndToEndTest, BadServerListIsAFlagError) {
+  for (const char* flag :
+       {"--servers=127.0.0.1:7000,", "--servers=127.0.0.1:7000,nohost:1",
+        "--servers=127.0.0.1:0", "--servers=127.0.0.1"}) {
+    std::vector<std::string> args = SmallWorkload(7000);
+    args.push_back(flag);
+    EXPECT_EQ(RunLoadgen(args).exit_code, 2) << flag;
+  }
+}
+
+TEST(LoadgenEndToEndTest, BadServerPidsIsAFlagError) {
+  for (std::vector<std::string> flags : std::vector<std::vector<std::string>>{
+           {"--server_pids=1,1"},
+           {"--server_pids=1,x"},
+           {"--server_pids=0"},
+           {"--server_pid=1", "--server_pids=1,2"}}) {
+    std::vector<std::string> args = SmallWorkload(7000);
+    args.insert(args.end(), flags.begin(), flags.end());
+    EXPECT_EQ(RunLoadgen(args).exit_code, 2) << absl::StrJoin(flags, " ");
+  }
+}
+
+// --server_pids sums CPU and memory over the processes (here this test,
+// where the fake server runs, and an idle child) and lists each one.
+TEST(LoadgenEndToEndTest, ServerPidsAreSummed) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  FakeChatServer server(FakeChatServer::Fault::kNone);
+  std::vector<std::string> args = SmallWorkload(server.port());
+  args.push_back(absl::StrCat("--server_pids=", getpid(), ",", child));
+  const Outcome outcome = RunLoadgen(args);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.json;
+  EXPECT_EQ(Count(outcome.json, "{\"pid\":"), 2u) << outcome.json;
+  const std::string self = ServerProcessJson(outcome.json, getpid());
+  const std::string other = ServerProcessJson(outcome.json, child);
+  ASSERT_FALSE(self.empty()) << outcome.json;
+  ASSERT_FALSE(other.empty()) << outcome.json;
+  // The end figures come from one sample each, so they add up exactly.
+  EXPECT_GT(JsonInt(self, "rss_kb"), 0);
+  EXPECT_GT(JsonInt(other, "rss_kb"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "server_rss_kb"),
+            JsonInt(self, "rss_kb") + JsonInt(other, "rss_kb"));
+  EXPECT_EQ(JsonInt(outcome.json, "server_hwm_kb"),
+            JsonInt(self, "hwm_kb") + JsonInt(other, "hwm_kb"));
+  EXPECT_GE(JsonInt(outcome.json, "server_peak_rss_kb"),
+            JsonInt(self, "peak_rss_kb"));
+  // Printed to a millisecond each.
+  EXPECT_NEAR(
+      JsonDouble(outcome.json, "server_cpu_seconds"),
+      JsonDouble(self, "cpu_seconds") + JsonDouble(other, "cpu_seconds"),
+      0.0021);
+}
+
+// --server_pid alone is a list of one: the sums are that process's figures.
+TEST(LoadgenEndToEndTest, ServerPidIsAListOfOne) {
+  FakeChatServer server(FakeChatServer::Fault::kNone);
+  std::vector<std::string> args = SmallWorkload(server.port());
+  args.push_back(absl::StrCat("--server_pid=", getpid()));
+  const Outcome outcome = RunLoadgen(args);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.json;
+  EXPECT_EQ(Count(outcome.json, "{\"pid\":"), 1u) << outcome.json;
+  const std::string self = ServerProcessJson(outcome.json, getpid());
+  ASSERT_FALSE(self.empty()) << outcome.json;
+  EXPECT_GT(JsonInt(outcome.json, "server_rss_kb"), 0);
+  EXPECT_EQ(JsonInt(outcome.json, "server_rss_kb"), JsonInt(self, "rss_kb"));
+  EXPECT_EQ(JsonInt(outcome.json, "server_peak_rss_kb"),
+            JsonInt(self, "peak_rss_kb"));
+  EXPECT_EQ(JsonDouble(outcome.json, "server_cpu_seconds"),
+            JsonDouble(self, "cpu_seconds"));
 }
 
 TEST(LoadgenEndToEndTest, NoServerMeansNotAllJoined) {

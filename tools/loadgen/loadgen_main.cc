@@ -4,7 +4,9 @@
 // a progress line per second on stderr and the result on stdout (a table,
 // or one JSON object with --json); exits 1 if anything was lost,
 // duplicated, reordered or corrupted, or not every connection joined, and 2
-// for bad flags.
+// for bad flags. With --servers the connections are spread round-robin over
+// several servers (a cluster sharing groups), and the accounting, being
+// loadgen's own, spans them all.
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 
 #include <cmath>
+#include <numeric>
 #include <thread>
 
 #include "net/socket.h"
@@ -19,10 +22,16 @@
 #include "tools/loadgen/load_config.h"
 #include "tools/loadgen/load_run.h"
 #include "tools/loadgen/run_report.h"
+#include "tools/loadgen/server_list.h"
 #include "tools/loadgen/websocket_session.h"
 
 DEFINE_string(host, "127.0.0.1", "Server IPv4 address.");
 DEFINE_int32(port, 7000, "Server port.");
+DEFINE_string(servers, "",
+              "Comma-separated IPv4 host:port list of the servers of a "
+              "cluster; replaces --host/--port. Connection i connects to "
+              "entry i mod N, so every group's members are spread over all "
+              "of them.");
 DEFINE_string(protocol, "chatd",
               "Wire protocol: chatd, irc, nats or redis (RESP3 pub/sub).");
 DEFINE_string(transport, "tcp",
@@ -87,7 +96,11 @@ DEFINE_double(drain_timeout, 10,
               "stops (and, in closed loop, for a stalled send to move).");
 DEFINE_int32(server_pid, 0,
              "If set, report this process's CPU seconds (send + drain) and "
-             "memory from /proc.");
+             "memory from /proc. Same as --server_pids=<pid>.");
+DEFINE_string(server_pids, "",
+              "Comma-separated pids (e.g. every chatd of a cluster and its "
+              "nats-server): report their CPU seconds (send + drain) and "
+              "memory from /proc, summed, and each one's.");
 DEFINE_bool(json, false,
             "Print the result as one JSON object on stdout (the table then "
             "goes to stderr).");
@@ -129,7 +142,40 @@ bool ConfigFromFlags(LoadConfig* config) {
   if (!FLAGS_tls && (!FLAGS_tls_ca.empty() || !FLAGS_tls_server_name.empty())) {
     fail("--tls_ca and --tls_server_name need --tls");
   }
-  if (FLAGS_port <= 0 || FLAGS_port > 65535) fail("--port must be 1..65535");
+  std::vector<ServerAddress> servers;
+  if (!FLAGS_servers.empty()) {
+    absl::StatusOr<std::vector<ServerAddress>> parsed =
+        ParseServerList(FLAGS_servers);
+    if (!parsed.ok()) {
+      LOG(ERROR) << "--servers: " << parsed.status().message();
+      ok = false;
+    } else {
+      servers = *std::move(parsed);
+    }
+    if (ok && (!gflags::GetCommandLineFlagInfoOrDie("host").is_default ||
+               !gflags::GetCommandLineFlagInfoOrDie("port").is_default)) {
+      LOG(WARNING) << "--servers is set: ignoring --host and --port";
+    }
+  } else if (FLAGS_port <= 0 || FLAGS_port > 65535) {
+    fail("--port must be 1..65535");
+  }
+  std::vector<int> server_pids;
+  if (!FLAGS_server_pids.empty()) {
+    absl::StatusOr<std::vector<int>> pids = ParsePidList(FLAGS_server_pids);
+    if (!pids.ok()) {
+      LOG(ERROR) << "--server_pids: " << pids.status().message();
+      ok = false;
+    } else {
+      server_pids = *std::move(pids);
+    }
+    if (FLAGS_server_pid != 0) {
+      fail("give either --server_pid or --server_pids, not both");
+    }
+  } else if (FLAGS_server_pid < 0) {
+    fail("--server_pid must not be negative");
+  } else if (FLAGS_server_pid > 0) {
+    server_pids.push_back(FLAGS_server_pid);
+  }
   if (FLAGS_connections < 1) fail("--connections must be positive");
   if (FLAGS_groups < 1 || FLAGS_groups > FLAGS_connections) {
     fail("--groups must be 1..--connections");
@@ -160,6 +206,7 @@ bool ConfigFromFlags(LoadConfig* config) {
 
   config->host = FLAGS_host;
   config->port = static_cast<uint16_t>(FLAGS_port);
+  config->servers = std::move(servers);
   config->protocol = *protocol;
   config->transport = *transport;
   config->ws_path = FLAGS_ws_path;
@@ -187,8 +234,18 @@ bool ConfigFromFlags(LoadConfig* config) {
   config->settle_timeout_ns = ToNs(FLAGS_settle_timeout);
   config->send_timeout_ns = ToNs(FLAGS_send_timeout);
   config->drain_timeout_ns = ToNs(FLAGS_drain_timeout);
-  config->server_pid = FLAGS_server_pid;
+  config->server_pids = std::move(server_pids);
   config->progress = FLAGS_progress;
+  if (config->servers.size() > 1) {
+    const uint32_t n = static_cast<uint32_t>(config->servers.size());
+    const uint32_t common = std::gcd(n, config->shape.groups);
+    if (common > 1) {
+      LOG(WARNING) << "--groups=" << config->shape.groups << " and " << n
+                   << " --servers have a common factor " << common
+                   << ": each group's members go to only " << n / common
+                   << " of the servers";
+    }
+  }
   return true;
 }
 

@@ -26,9 +26,8 @@ constexpr int kMaxPacedPerPass = 4096;
 
 }  // namespace
 
-ReactorThread::ReactorThread(int index, RunShared* shared,
-                             const sockaddr_in& server)
-    : ctx_(index, shared), server_(server) {
+ReactorThread::ReactorThread(int index, RunShared* shared)
+    : ctx_(index, shared) {
   const LoadConfig& config = shared->config;
   max_connecting_ = std::max<int64_t>(
       1, (config.max_connecting + config.threads - 1) / config.threads);
@@ -139,7 +138,8 @@ void ReactorThread::StartConnects(int64_t now) {
     if (config.source_ips > 0) {
       source = LoopbackSource(connection->id(), config.source_ips);
     }
-    connection->Start(server_, source, now + config.connect_timeout_ns);
+    connection->Start(ctx_.shared->ServerOf(connection->id()).socket_address,
+                      source, now + config.connect_timeout_ns);
   }
 }
 

@@ -27,7 +27,7 @@ namespace chatd::loadgen {
 
 class ReactorThread {
  public:
-  ReactorThread(int index, RunShared* shared, const sockaddr_in& server);
+  ReactorThread(int index, RunShared* shared);
   ~ReactorThread();
   ReactorThread(const ReactorThread&) = delete;
   ReactorThread& operator=(const ReactorThread&) = delete;
@@ -91,7 +91,6 @@ class ReactorThread {
   int64_t NextDeadline(int64_t now) const;
 
   ThreadContext ctx_;
-  const sockaddr_in server_;
   Waker waker_;
   DeadlineTimer timer_;
   WakeHandler wake_handler_{this};

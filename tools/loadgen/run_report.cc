@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace chatd::loadgen {
 
@@ -22,6 +23,10 @@ std::string FormatReportTable(const RunReport& r) {
   row("connections joined / asked",
       absl::StrFormat("%d / %d (%d failed)", r.joined, r.connections,
                       r.failed));
+  if (r.servers.size() > 1) {
+    row(absl::StrFormat("servers (%d, round-robin)", r.servers.size()),
+        absl::StrJoin(r.servers, " "));
+  }
   row("groups / senders", absl::StrFormat("%d / %d", r.groups, r.senders));
   row("connect / settle seconds",
       absl::StrFormat("%.3f / %.3f", r.connect_seconds, r.settle_seconds));
@@ -45,13 +50,24 @@ std::string FormatReportTable(const RunReport& r) {
       absl::StrFormat("%.1f / %.1f / %.1f", r.latency_p999_us, r.latency_max_us,
                       r.latency_mean_us));
   if (r.has_server) {
+    const bool several = r.server_processes.size() > 1;
+    const std::string summed =
+        several ? absl::StrFormat(" (sum of %d)", r.server_processes.size())
+                : "";
     row("server cpu seconds (send+drain)",
-        absl::StrFormat("%.2f", r.server_cpu_seconds));
+        absl::StrFormat("%.2f%s", r.server_cpu_seconds, summed));
     row("deliveries per server cpu sec",
         absl::StrFormat("%.0f", r.deliveries_per_server_cpu_sec));
     row("server rss kB peak / end / hwm",
-        absl::StrFormat("%d / %d / %d", r.server_peak_rss_kb, r.server_rss_kb,
-                        r.server_hwm_kb));
+        absl::StrFormat("%d / %d / %d%s", r.server_peak_rss_kb, r.server_rss_kb,
+                        r.server_hwm_kb, summed));
+    if (several) {
+      for (const ServerProcessStats& p : r.server_processes) {
+        row(absl::StrFormat("  pid %d", p.pid),
+            absl::StrFormat("cpu %.2f s, rss kB %d / %d / %d", p.cpu_seconds,
+                            p.peak_rss_kb, p.rss_kb, p.hwm_kb));
+      }
+    }
   }
   row("verdict", RunPassed(r) ? "PASS" : "FAIL");
   return out;
@@ -80,6 +96,12 @@ std::string FormatReportJson(const RunReport& r) {
       r.server_errors, r.disconnected, r.messages_per_sec, r.deliveries_per_sec,
       r.latency_p50_us, r.latency_p90_us, r.latency_p99_us, r.latency_p999_us,
       r.latency_max_us, r.latency_mean_us);
+  absl::StrAppend(&out, ",\"servers\":[");
+  for (size_t i = 0; i < r.servers.size(); ++i) {
+    // host:port holds no character that JSON would need escaped.
+    absl::StrAppend(&out, i > 0 ? "," : "", "\"", r.servers[i], "\"");
+  }
+  absl::StrAppend(&out, "]");
   if (r.has_server) {
     absl::StrAppendFormat(
         &out,
@@ -88,6 +110,17 @@ std::string FormatReportJson(const RunReport& r) {
         "\"deliveries_per_server_cpu_sec\":%.3f",
         r.server_cpu_seconds, r.server_peak_rss_kb, r.server_rss_kb,
         r.server_hwm_kb, r.deliveries_per_server_cpu_sec);
+    absl::StrAppend(&out, ",\"server_processes\":[");
+    for (size_t i = 0; i < r.server_processes.size(); ++i) {
+      const ServerProcessStats& p = r.server_processes[i];
+      absl::StrAppendFormat(
+          &out,
+          "%s{\"pid\":%d,\"cpu_seconds\":%.3f,\"peak_rss_kb\":%d,"
+          "\"rss_kb\":%d,\"hwm_kb\":%d}",
+          i > 0 ? "," : "", p.pid, p.cpu_seconds, p.peak_rss_kb, p.rss_kb,
+          p.hwm_kb);
+    }
+    absl::StrAppend(&out, "]");
   }
   absl::StrAppend(&out, ",\"passed\":", RunPassed(r) ? "true" : "false", "}");
   return out;

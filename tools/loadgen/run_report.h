@@ -1,13 +1,16 @@
 // RunReport is the outcome of one loadgen run: what was asked, what was
 // sent and delivered, what went wrong, latency percentiles and, with
-// --server_pid, the server's CPU and memory. Filled by LoadRun, printed by
-// loadgen_main as a human table or one JSON object, and judged by
-// RunPassed(), which decides the exit status. Plain data.
+// --server_pid(s), the server processes' CPU and memory, summed. Filled by
+// LoadRun, printed by loadgen_main as a human table or one JSON object, and
+// judged by RunPassed(), which decides the exit status. Plain data.
 #ifndef CHATD_TOOLS_LOADGEN_RUN_REPORT_H_
 #define CHATD_TOOLS_LOADGEN_RUN_REPORT_H_
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "tools/loadgen/server_stats.h"
 
 namespace chatd::loadgen {
 
@@ -22,6 +25,9 @@ struct RunReport {
   double rate = 0;
   int64_t payload_bytes = 0;
   int threads = 0;
+  // "host:port" of every server, in --servers order (connection i went to
+  // servers[i % size]); one entry without --servers.
+  std::vector<std::string> servers;
 
   // Connect phase.
   int64_t joined = 0;
@@ -54,15 +60,17 @@ struct RunReport {
   double latency_max_us = 0;
   double latency_mean_us = 0;
 
-  // With --server_pid.
+  // With --server_pid or --server_pids: sums over all the processes.
   bool has_server = false;
   double server_cpu_seconds = 0;   // Over send + drain.
-  int64_t server_peak_rss_kb = 0;  // Max VmRSS sampled during this run.
+  int64_t server_peak_rss_kb = 0;  // Max summed VmRSS sampled in this run.
   int64_t server_rss_kb = 0;       // At the end.
-  // VmHWM at the end: the peak over the server's whole life, which may
-  // predate this run.
+  // VmHWM at the end: the peak over each server's whole life, which may
+  // predate this run; summed (the peaks need not coincide).
   int64_t server_hwm_kb = 0;
   double deliveries_per_server_cpu_sec = 0;
+  // The same figures per process, in --server_pids order.
+  std::vector<ServerProcessStats> server_processes;
 };
 
 // True when every connection joined and stayed, and nothing was lost,

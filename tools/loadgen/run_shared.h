@@ -8,6 +8,8 @@
 #ifndef CHATD_TOOLS_LOADGEN_RUN_SHARED_H_
 #define CHATD_TOOLS_LOADGEN_RUN_SHARED_H_
 
+#include <netinet/in.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -15,6 +17,7 @@
 
 #include "net/tls_context.h"
 #include "tools/loadgen/load_config.h"
+#include "tools/loadgen/server_list.h"
 #include "tools/loadgen/waker.h"
 
 namespace chatd::loadgen {
@@ -27,6 +30,12 @@ enum class Phase : int {
 };
 
 inline constexpr uint32_t kNoReceiver = UINT32_MAX;
+
+// One server a connection may go to: as given, and resolved.
+struct ServerEndpoint {
+  ServerAddress address;
+  sockaddr_in socket_address{};
+};
 
 struct RunShared {
   explicit RunShared(const LoadConfig& c)
@@ -45,7 +54,15 @@ struct RunShared {
     return static_cast<int>(id % static_cast<uint32_t>(config.threads));
   }
 
+  // The server of connection `id`: round-robin by id.
+  const ServerEndpoint& ServerOf(uint32_t id) const {
+    return servers[id % servers.size()];
+  }
+
   const LoadConfig& config;
+  // config.servers, or config.host:port alone; never empty. Filled before
+  // any connection is made.
+  std::vector<ServerEndpoint> servers;
   // The client contexts the connections' TLS streams are made from, one
   // per reactor thread (tls_contexts[thread]), loaded before the threads
   // start; empty without --tls. Not one for all: OpenSSL's certificate

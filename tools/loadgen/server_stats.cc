@@ -79,4 +79,50 @@ ProcessMemory ServerStats::SampleMemory() {
   return memory;
 }
 
+ServerStatsSet::ServerStatsSet(const std::vector<int>& pids) {
+  for (int pid : pids) {
+    if (pid > 0) processes_.emplace_back(pid);
+  }
+}
+
+void ServerStatsSet::StartCpu() {
+  for (Process& p : processes_) p.cpu_start = p.stats.CpuSeconds();
+}
+
+void ServerStatsSet::StopCpu() {
+  for (Process& p : processes_) {
+    // A process gone by now reads as 0: count nothing rather than minus.
+    p.result.cpu_seconds = std::max(0.0, p.stats.CpuSeconds() - p.cpu_start);
+  }
+}
+
+void ServerStatsSet::SampleMemory() {
+  int64_t total = 0;
+  for (Process& p : processes_) {
+    const ProcessMemory memory = p.stats.SampleMemory();
+    p.result.rss_kb = memory.rss_kb;
+    p.result.hwm_kb = memory.hwm_kb;
+    p.result.peak_rss_kb = p.stats.peak_rss_kb();
+    total += memory.rss_kb;
+  }
+  peak_total_rss_kb_ = std::max(peak_total_rss_kb_, total);
+}
+
+std::vector<ServerProcessStats> ServerStatsSet::Processes() const {
+  std::vector<ServerProcessStats> out;
+  for (const Process& p : processes_) out.push_back(p.result);
+  return out;
+}
+
+ServerProcessStats ServerStatsSet::Total() const {
+  ServerProcessStats total;
+  for (const Process& p : processes_) {
+    total.cpu_seconds += p.result.cpu_seconds;
+    total.rss_kb += p.result.rss_kb;
+    total.hwm_kb += p.result.hwm_kb;
+  }
+  total.peak_rss_kb = peak_total_rss_kb_;
+  return total;
+}
+
 }  // namespace chatd::loadgen
