@@ -83,6 +83,11 @@ void GroupRegistry::ClaimRemote(uint16_t host, const ClusterPerson& person,
       // Known already (a snapshot repeats claims), or claimed again there
       // after a release we missed.
       holder.claimed_us = person.claimed_us;
+      holder.name = std::string(person.name);
+      if (holder.irc != nullptr) {
+        holder.irc->user = std::string(person.user);
+        holder.irc->realname = std::string(person.realname);
+      }
       return;
     }
     if (!Older(person.claimed_us, host, holder.claimed_us, holder.host)) {
@@ -249,7 +254,9 @@ void GroupRegistry::ReplaceHost(uint16_t host,
         entry.group = std::make_unique<Group>(next_id_++, std::string(g.group));
         entry.created = absl::Now();
         group_count_.store(groups_.size(), std::memory_order_relaxed);
-      } else if (entry.members.contains(holder)) {
+      } else if (auto known = entry.members.find(holder);
+                 known != entry.members.end()) {
+        known->second = g.flags;  // Given +o or +v there meanwhile.
         continue;
       }
       entry.members.emplace(holder, g.flags);

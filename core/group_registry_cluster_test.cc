@@ -477,7 +477,7 @@ TEST(GroupRegistryClusterTest, ReplaceHostLeavesOtherHostsAlone) {
 // (ClaimRemote from the same host updates only claimed_us). Flags of remote
 // members are carried by nothing else (no cluster MODE), so a remote op
 // stays a non-op here for good.
-TEST(GroupRegistryClusterTest, DISABLED_ReplaceHostUpdatesKnownMembers) {
+TEST(GroupRegistryClusterTest, ReplaceHostUpdatesKnownMembers) {
   GroupRegistry registry;
   Group* cooking = [&] {
     EXPECT_TRUE(registry.ClaimName("carol", LinePerson(1)).ok());
