@@ -84,25 +84,10 @@ absl::Status GroupRegistry::Rename(absl::string_view from, absl::string_view to,
   MutexLock lock(&mu_);
   auto it = people_.find(folded_from);
   CHECK(it != people_.end()) << from << " not taken";
-  if (folded_to != folded_from) {
-    if (people_.contains(folded_to)) {
-      return absl::AlreadyExistsError(kErrorNameTaken);
-    }
-    auto node = people_.extract(it);
-    node.key() = folded_to;
-    it = people_.insert(std::move(node)).position;
-  }
-  Holder& holder = it->second;
-  holder.name = std::string(to);
+  Holder* holder = Rekey(it, std::move(folded_to), to);
+  if (holder == nullptr) return absl::AlreadyExistsError(kErrorNameTaken);
   std::vector<GroupEpoch> epochs;
-  uint64_t workers = 0;
-  for (Group* group : holder.groups) {
-    Entry* entry = FindEntry(*group);
-    CHECK(entry != nullptr);
-    epochs.push_back(
-        {group->id(), group->epoch_.load(std::memory_order_relaxed)});
-    workers |= group->worker_mask();
-  }
+  const uint64_t workers = CurrentEpochs(*holder, &epochs);
   // Even with no groups: the other hosts must learn of the new name.
   announce(epochs, workers & ~(uint64_t{1} << worker));
   return absl::OkStatus();
@@ -307,13 +292,32 @@ void GroupRegistry::AnnounceToGroups(absl::string_view name, int worker,
   auto person = people_.find(Fold(name));
   CHECK(person != people_.end()) << name << " not taken";
   std::vector<GroupEpoch> epochs;
+  const uint64_t workers = CurrentEpochs(person->second, &epochs);
+  if (!epochs.empty()) announce(epochs, workers & ~(uint64_t{1} << worker));
+}
+
+GroupRegistry::Holder* GroupRegistry::Rekey(
+    absl::node_hash_map<std::string, Holder>::iterator it,
+    std::string folded_to, absl::string_view to) {
+  if (folded_to != it->first) {
+    if (people_.contains(folded_to)) return nullptr;
+    auto node = people_.extract(it);
+    node.key() = std::move(folded_to);
+    it = people_.insert(std::move(node)).position;
+  }
+  it->second.name = std::string(to);
+  return &it->second;
+}
+
+uint64_t GroupRegistry::CurrentEpochs(const Holder& holder,
+                                      std::vector<GroupEpoch>* epochs) const {
   uint64_t workers = 0;
-  for (Group* group : person->second.groups) {
-    epochs.push_back(
+  for (Group* group : holder.groups) {
+    epochs->push_back(
         {group->id(), group->epoch_.load(std::memory_order_relaxed)});
     workers |= group->worker_mask();
   }
-  if (!epochs.empty()) announce(epochs, workers & ~(uint64_t{1} << worker));
+  return workers;
 }
 
 uint64_t GroupRegistry::BumpEpoch(Group& group) {

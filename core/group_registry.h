@@ -393,6 +393,16 @@ class GroupRegistry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   MemberInfo InfoOf(const Holder& holder, uint8_t flags) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the holder at `it` the name `to` (folded: `folded_to`); null,
+  // and no change, when someone else holds `folded_to`.
+  Holder* Rekey(absl::node_hash_map<std::string, Holder>::iterator it,
+                std::string folded_to, absl::string_view to)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends the holder's groups at their current epochs; returns the
+  // workers with members in any of them.
+  uint64_t CurrentEpochs(const Holder& holder,
+                         std::vector<GroupEpoch>* epochs) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The remote holder of `folded` from `host`, or null.
   Holder* FindRemote(uint16_t host, absl::string_view folded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

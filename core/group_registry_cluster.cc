@@ -185,21 +185,10 @@ bool GroupRegistry::RenameRemote(uint16_t host, absl::string_view from,
   MutexLock lock(&mu_);
   auto it = people_.find(folded_from);
   if (it == people_.end() || it->second.host != host) return false;
-  if (folded_to != folded_from) {
-    if (people_.contains(folded_to)) return false;
-    auto node = people_.extract(it);
-    node.key() = folded_to;
-    it = people_.insert(std::move(node)).position;
-  }
-  Holder& holder = it->second;
-  holder.name = std::string(to);
+  Holder* holder = Rekey(it, std::move(folded_to), to);
+  if (holder == nullptr) return false;
   std::vector<GroupEpoch> epochs;
-  uint64_t workers = 0;
-  for (Group* group : holder.groups) {
-    epochs.push_back(
-        {group->id(), group->epoch_.load(std::memory_order_relaxed)});
-    workers |= group->worker_mask();
-  }
+  const uint64_t workers = CurrentEpochs(*holder, &epochs);
   if (!epochs.empty()) announce(epochs, workers);
   return true;
 }

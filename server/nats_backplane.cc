@@ -272,8 +272,10 @@ void NatsBackplane::Handle(Outgoing& out) {
       PublishPresence(out.body);
       return;
     case Outgoing::Op::kGroup: {
-      GroupState& state = groups_[out.group];
-      Publish(GroupSubject(out.group), out.body, ++state.seq);
+      GroupState& state = GroupFor(out.group);
+      // The number is spent even when the link is down: receivers count
+      // the messages that could not cross as a gap.
+      Publish(state.subject, out.body, ++state.seq);
       return;
     }
     case Outgoing::Op::kDirect: {
@@ -298,19 +300,24 @@ void NatsBackplane::Handle(Outgoing& out) {
 }
 
 void NatsBackplane::PublishPresence(const std::string& body) {
-  Publish(kPresenceSubject, body, ++presence_seq_);
+  // Presence numbers are spent only on what is sent: receivers must see
+  // its stream whole, and a snapshot repairs what the link lost.
+  if (Publish(kPresenceSubject, body, presence_seq_ + 1)) ++presence_seq_;
 }
 
-void NatsBackplane::Publish(const std::string& subject, const std::string& body,
+NatsBackplane::GroupState& NatsBackplane::GroupFor(
+    const std::string& folded_group) {
+  GroupState& state = groups_[folded_group];
+  if (state.subject.empty()) state.subject = GroupSubject(folded_group);
+  return state;
+}
+
+bool NatsBackplane::Publish(const std::string& subject, const std::string& body,
                             uint64_t seq) {
   if (!connected()) {
-    // Not into cnats's reconnect buffer: that would arrive late. The
-    // number is not spent, and a snapshot repairs presence on reconnect.
+    // Not into cnats's reconnect buffer: that would arrive late.
     stats_.dropped.fetch_add(1, std::memory_order_relaxed);
-    if (seq != 0) {
-      if (subject == kPresenceSubject) --presence_seq_;
-    }
-    return;
+    return false;
   }
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(),
@@ -321,19 +328,20 @@ void NatsBackplane::Publish(const std::string& subject, const std::string& body,
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, kSeqHeader, seq_text);
   if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg);
   natsMsg_Destroy(msg);
-  if (s == NATS_OK) {
-    stats_.published.fetch_add(1, std::memory_order_relaxed);
-  } else {
+  if (s != NATS_OK) {
     stats_.dropped.fetch_add(1, std::memory_order_relaxed);
     LOG_EVERY_N(WARNING, 1000)
         << "publish on " << subject << " failed: " << natsStatus_GetText(s);
+    return false;
   }
+  stats_.published.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 void NatsBackplane::Subscribe(const std::string& folded_group) {
-  GroupState& state = groups_[folded_group];
+  GroupState& state = GroupFor(folded_group);
   if (state.local_members++ > 0) return;
-  const std::string subject = GroupSubject(folded_group);
+  const std::string& subject = state.subject;
   natsStatus s = natsConnection_Subscribe(&state.sub, nc_, subject.c_str(),
                                           &OnMessage, this);
   if (s == NATS_OK) {

@@ -123,7 +123,8 @@ class NatsBackplane final : public Backplane, private PeerHosts::Replies {
 
   void Run();
   void Handle(Outgoing& out);
-  void Publish(const std::string& subject, const std::string& body,
+  // False when it could not be handed to cnats (counted as dropped).
+  bool Publish(const std::string& subject, const std::string& body,
                uint64_t seq);
   void PublishPresence(const std::string& body);
   void Subscribe(const std::string& folded_group);
@@ -161,10 +162,12 @@ class NatsBackplane final : public Backplane, private PeerHosts::Replies {
   // Publisher thread only.
   uint64_t presence_seq_ = 0;
   struct GroupState {
+    std::string subject;  // chatd.g.<hex of the folded name>
     uint32_t local_members = 0;
     uint64_t seq = 0;
     __natsSubscription* sub = nullptr;
   };
+  GroupState& GroupFor(const std::string& folded_group);
   absl::flat_hash_map<std::string, GroupState> groups_;
 };
 
