@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tests/child_process.h"
 
 extern char** environ;
 
@@ -49,15 +50,6 @@ std::string NewTempPath(absl::string_view kind) {
 
 absl::Status ErrnoStatus(absl::string_view what, int err) {
   return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err)));
-}
-
-std::string DescribeWaitStatus(int status) {
-  if (WIFEXITED(status)) return absl::StrCat("exit code ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    return absl::StrCat("killed by signal ", WTERMSIG(status), " (",
-                        strsignal(WTERMSIG(status)), ")");
-  }
-  return absl::StrCat("wait status ", status);
 }
 
 int MillisUntil(absl::Time deadline) {
@@ -413,22 +405,8 @@ absl::StatusOr<int> NatsServerProcess::NumRoutes() const {
 }
 
 bool NatsServerProcess::Reap(int wait_options) {
-  if (!running_) return true;
-  while (true) {
-    int status = 0;
-    const pid_t got = waitpid(pid_, &status, wait_options);
-    if (got == pid_) {
-      running_ = false;
-      wait_status_ = status;
-      return true;
-    }
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {  // Not our child any more: nothing to wait for.
-      running_ = false;
-      return true;
-    }
-    return false;
-  }
+  if (running_) running_ = !ReapChild(pid_, wait_options, &wait_status_);
+  return !running_;
 }
 
 bool NatsServerProcess::IsRunning() { return !Reap(WNOHANG); }
@@ -442,24 +420,12 @@ absl::Status NatsServerProcess::Kill() {
 
 absl::StatusOr<int> NatsServerProcess::Stop(absl::Duration timeout) {
   if (IsRunning()) {
-    kill(pid_, SIGTERM);
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!Reap(WNOHANG)) {
-      if (absl::Now() >= deadline) {
-        kill(pid_, SIGKILL);
-        Reap(0);
-        return absl::DeadlineExceededError(
-            absl::StrCat("nats-server did not exit within ",
-                         absl::FormatDuration(timeout), " of SIGTERM"));
-      }
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    const absl::Status stopped =
+        SignalAndReap(pid_, SIGTERM, timeout, "nats-server", &wait_status_);
+    running_ = false;
+    if (!stopped.ok()) return stopped;
   }
-  if (!WIFEXITED(wait_status_)) {
-    return absl::AbortedError(
-        absl::StrCat("nats-server ", DescribeWaitStatus(wait_status_)));
-  }
-  return WEXITSTATUS(wait_status_);
+  return ExitCodeOf(wait_status_, "nats-server");
 }
 
 absl::Status NatsServerProcess::Signal(int signo) {

@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "tests/child_process.h"
 
 extern char** environ;
 
@@ -72,15 +73,6 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::stringstream contents;
   contents << in.rdbuf();
   return contents.str();
-}
-
-std::string DescribeWaitStatus(int status) {
-  if (WIFEXITED(status)) return absl::StrCat("exit code ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    return absl::StrCat("killed by signal ", WTERMSIG(status), " (",
-                        strsignal(WTERMSIG(status)), ")");
-  }
-  return absl::StrCat("wait status ", status);
 }
 
 }  // namespace
@@ -334,16 +326,7 @@ absl::Status ServerProcess::ReadExtraPort(absl::string_view suffix,
 }
 
 bool ServerProcess::Reap(int options) {
-  if (exited_) return true;
-  int status = 0;
-  pid_t got;
-  do {
-    got = waitpid(pid_, &status, options);
-  } while (got < 0 && errno == EINTR);
-  if (got == pid_) {
-    exited_ = true;
-    wait_status_ = status;
-  }
+  if (!exited_) exited_ = ReapChild(pid_, options, &wait_status_);
   return exited_;
 }
 
@@ -401,24 +384,12 @@ absl::StatusOr<int> ServerProcess::OpenFdCount() const {
 
 absl::StatusOr<int> ServerProcess::Stop(absl::Duration timeout, int signo) {
   if (!exited_) {
-    kill(pid_, signo);
-    absl::Time deadline = absl::Now() + timeout;
-    while (!Reap(WNOHANG)) {
-      if (absl::Now() >= deadline) {
-        kill(pid_, SIGKILL);
-        Reap(0);
-        return absl::DeadlineExceededError(
-            absl::StrCat("server did not exit within ",
-                         absl::FormatDuration(timeout), " of SIGTERM"));
-      }
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    const absl::Status stopped =
+        SignalAndReap(pid_, signo, timeout, "server", &wait_status_);
+    exited_ = true;
+    if (!stopped.ok()) return stopped;
   }
-  if (!WIFEXITED(wait_status_)) {
-    return absl::AbortedError(
-        absl::StrCat("server ", DescribeWaitStatus(wait_status_)));
-  }
-  return WEXITSTATUS(wait_status_);
+  return ExitCodeOf(wait_status_, "server");
 }
 
 ServerProcess::~ServerProcess() {
