@@ -155,6 +155,15 @@ class Reader {
            Signed(&person->claimed_us);
   }
 
+  bool AtEnd() const { return in_.empty(); }
+
+  // Records the first error; stops all further reads.
+  bool Fail(const char* error) {
+    if (error_ == nullptr) error_ = error;
+    in_ = absl::string_view();
+    return false;
+  }
+
   absl::Status Finish() {
     if (error_ == nullptr && !in_.empty()) Fail("trailing bytes");
     if (error_ != nullptr) return absl::InvalidArgumentError(error_);
@@ -162,12 +171,6 @@ class Reader {
   }
 
  private:
-  bool Fail(const char* error) {
-    if (error_ == nullptr) error_ = error;
-    in_ = absl::string_view();
-    return false;
-  }
-
   absl::string_view in_;
   const char* error_ = nullptr;
 };
@@ -199,17 +202,31 @@ bool ReadPeople(Reader* reader, std::vector<ClusterPerson>* people) {
   return true;
 }
 
+bool ReadStampedEvent(Reader* reader, ChatEvent* event, EventStamp* stamp) {
+  int64_t micros;
+  if (!reader->Event(event) || !reader->Signed(&micros)) return false;
+  stamp->time = absl::FromUnixMicros(micros);
+  return reader->String(&stamp->msgid);
+}
+
+// kEvents: events until the body ends, at least two (one is a kEvent).
+bool ReadEvents(Reader* reader, std::vector<ClusterEvent>* events) {
+  do {
+    if (events->size() == kMaxListEntries) return reader->Fail("list too long");
+    ClusterEvent& e = events->emplace_back();
+    if (!ReadStampedEvent(reader, &e.event, &e.stamp)) return false;
+  } while (!reader->AtEnd());
+  if (events->size() < 2) return reader->Fail("batch of one");
+  return true;
+}
+
 // Reads the fields `message->kind` says follow.
 bool ReadBody(Reader* reader, ClusterMessage* message) {
   switch (message->kind) {
-    case ClusterKind::kEvent: {
-      int64_t micros;
-      if (!reader->Event(&message->event) || !reader->Signed(&micros)) {
-        return false;
-      }
-      message->stamp.time = absl::FromUnixMicros(micros);
-      return reader->String(&message->stamp.msgid);
-    }
+    case ClusterKind::kEvent:
+      return ReadStampedEvent(reader, &message->event, &message->stamp);
+    case ClusterKind::kEvents:
+      return ReadEvents(reader, &message->events);
     case ClusterKind::kClaim:
       return reader->Person(&message->person);
     case ClusterKind::kRelease:
@@ -241,6 +258,16 @@ std::string EncodeEvent(const ChatEvent& event, const EventStamp& stamp) {
   writer.Signed(absl::ToUnixMicros(stamp.time));
   writer.String(stamp.msgid);
   return writer.Take();
+}
+
+void AppendEvent(absl::string_view event_body, std::string* batch) {
+  if (batch->empty()) {
+    batch->assign(event_body.data(), event_body.size());
+    return;
+  }
+  // A kEvents body is a kEvent body with more events after its first.
+  (*batch)[0] = static_cast<char>(ClusterKind::kEvents);
+  batch->append(event_body.data() + 1, event_body.size() - 1);
 }
 
 std::string EncodeClaim(const ClusterPerson& person) {
@@ -312,7 +339,7 @@ absl::Status DecodeClusterMessage(absl::string_view bytes,
   if (bytes.empty()) return absl::InvalidArgumentError("empty message");
   const uint8_t kind = static_cast<uint8_t>(bytes[0]);
   if (kind < static_cast<uint8_t>(ClusterKind::kEvent) ||
-      kind > static_cast<uint8_t>(ClusterKind::kHeartbeat)) {
+      kind > static_cast<uint8_t>(ClusterKind::kEvents)) {
     return absl::InvalidArgumentError("unknown kind");
   }
   message->kind = static_cast<ClusterKind>(kind);

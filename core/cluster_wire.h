@@ -34,6 +34,7 @@ enum class ClusterKind : uint8_t {
   kSnapshot = 7,   // Everyone on the origin host, replacing what was known.
   kSyncAsk = 8,    // Asks the host `target` for a snapshot.
   kHeartbeat = 9,  // The origin is alive.
+  kEvents = 10,    // Several ChatEvents in one group, in the order said.
 };
 
 // One person on a host, as a claim or a snapshot carries it.
@@ -50,8 +51,15 @@ struct ClusterPerson {
   std::vector<GroupFlags> groups;  // Snapshots only.
 };
 
+// One event of a kEvents batch.
+struct ClusterEvent {
+  ChatEvent event;
+  EventStamp stamp;
+};
+
 // A decoded message. Which fields are set depends on `kind`:
 //   kEvent:     event, stamp
+//   kEvents:    events (two or more; one travels as a kEvent)
 //   kClaim:     person (without groups)
 //   kRelease:   person.name
 //   kJoin:      event (kJoin, its group), flags, claimed_us in person
@@ -72,10 +80,18 @@ struct ClusterMessage {
   absl::string_view target;
   absl::string_view node;
   uint64_t presence_seq = 0;
+  std::vector<ClusterEvent> events;
 };
 
 // Encoders: each returns the body for one NATS message.
 std::string EncodeEvent(const ChatEvent& event, const EventStamp& stamp);
+// Appends the event of `event_body` (a body made by EncodeEvent) to
+// `*batch`, which is empty or holds a kEvent or kEvents body and then holds
+// a kEvents body. Copies the event's bytes, never re-encodes them: a host
+// that has several messages queued for one group publishes them as one
+// NATS message, whose per-message costs (headers, routing, wakeups) are
+// most of what a message costs to cross.
+void AppendEvent(absl::string_view event_body, std::string* batch);
 std::string EncodeClaim(const ClusterPerson& person);
 std::string EncodeRelease(absl::string_view name);
 std::string EncodeJoin(const ChatEvent& event, uint8_t flags,
@@ -90,7 +106,7 @@ std::string EncodeHeartbeat(absl::string_view node, uint64_t presence_seq);
 // Decodes any body made by an encoder above into `*message`, whose views
 // point into `bytes`. InvalidArgument for anything else: an unknown kind,
 // a truncated field, trailing bytes, an event kind out of range, more than
-// 1,000,000 entries in a list.
+// 1,000,000 entries in a list, a kEvents of fewer than two events.
 absl::Status DecodeClusterMessage(absl::string_view bytes,
                                   ClusterMessage* message);
 

@@ -34,6 +34,14 @@ void CheckViews(const ClusterMessage& m, absl::string_view in) {
         m.target, m.node}) {
     FUZZ_CHECK(IsSubrange(view, in));
   }
+  for (const ClusterEvent& e : m.events) {
+    for (absl::string_view view :
+         {e.event.source.nick, e.event.source.user, e.event.source.host,
+          e.event.group, e.event.target, e.event.text, e.event.client_tags,
+          e.stamp.msgid}) {
+      FUZZ_CHECK(IsSubrange(view, in));
+    }
+  }
   for (absl::string_view group : m.groups) FUZZ_CHECK(IsSubrange(group, in));
   for (const ClusterPerson& person : m.people) {
     FUZZ_CHECK(IsSubrange(person.name, in));
@@ -49,6 +57,13 @@ std::string Encode(const ClusterMessage& m) {
   switch (m.kind) {
     case ClusterKind::kEvent:
       return EncodeEvent(m.event, m.stamp);
+    case ClusterKind::kEvents: {
+      std::string batch;
+      for (const ClusterEvent& e : m.events) {
+        AppendEvent(EncodeEvent(e.event, e.stamp), &batch);
+      }
+      return batch;
+    }
     case ClusterKind::kClaim:
       return EncodeClaim(m.person);
     case ClusterKind::kRelease:
@@ -83,18 +98,28 @@ void CheckSamePerson(const ClusterPerson& a, const ClusterPerson& b) {
   }
 }
 
+void CheckSameEvent(const ChatEvent& a, const EventStamp& a_stamp,
+                    const ChatEvent& b, const EventStamp& b_stamp) {
+  FUZZ_CHECK(a.kind == b.kind);
+  FUZZ_CHECK(a.source.nick == b.source.nick);
+  FUZZ_CHECK(a.source.user == b.source.user);
+  FUZZ_CHECK(a.source.host == b.source.host);
+  FUZZ_CHECK(a.group == b.group);
+  FUZZ_CHECK(a.target == b.target);
+  FUZZ_CHECK(a.text == b.text);
+  FUZZ_CHECK(a.client_tags == b.client_tags);
+  FUZZ_CHECK(a_stamp.time == b_stamp.time);
+  FUZZ_CHECK(a_stamp.msgid == b_stamp.msgid);
+}
+
 void CheckSame(const ClusterMessage& a, const ClusterMessage& b) {
   FUZZ_CHECK(a.kind == b.kind);
-  FUZZ_CHECK(a.event.kind == b.event.kind);
-  FUZZ_CHECK(a.event.source.nick == b.event.source.nick);
-  FUZZ_CHECK(a.event.source.user == b.event.source.user);
-  FUZZ_CHECK(a.event.source.host == b.event.source.host);
-  FUZZ_CHECK(a.event.group == b.event.group);
-  FUZZ_CHECK(a.event.target == b.event.target);
-  FUZZ_CHECK(a.event.text == b.event.text);
-  FUZZ_CHECK(a.event.client_tags == b.event.client_tags);
-  FUZZ_CHECK(a.stamp.time == b.stamp.time);
-  FUZZ_CHECK(a.stamp.msgid == b.stamp.msgid);
+  CheckSameEvent(a.event, a.stamp, b.event, b.stamp);
+  FUZZ_CHECK(a.events.size() == b.events.size());
+  for (size_t i = 0; i < a.events.size(); ++i) {
+    CheckSameEvent(a.events[i].event, a.events[i].stamp, b.events[i].event,
+                   b.events[i].stamp);
+  }
   CheckSamePerson(a.person, b.person);
   FUZZ_CHECK(a.flags == b.flags);
   FUZZ_CHECK(a.groups == b.groups);
@@ -117,6 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!DecodeClusterMessage(input, &first).ok()) return 0;
   CheckViews(first, input);
   FUZZ_CHECK(first.event.kind <= ChatEvent::Kind::kAway);
+  FUZZ_CHECK(first.kind != ClusterKind::kEvents || first.events.size() >= 2);
 
   const std::string encoded = Encode(first);
   FUZZ_CHECK(encoded.size() <= input.size());

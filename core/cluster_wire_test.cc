@@ -117,6 +117,50 @@ TEST(ClusterWireTest, PrivateEventWithEmptyFieldsRoundTrips) {
   ExpectPrefixesRejected(bytes);
 }
 
+TEST(ClusterWireTest, BatchOfOneIsTheEvent) {
+  const std::string event =
+      EncodeEvent(Message(), {absl::FromUnixMicros(7), "m1"});
+  std::string batch;
+  AppendEvent(event, &batch);
+  EXPECT_EQ(batch, event);
+}
+
+TEST(ClusterWireTest, BatchRoundTripsInOrder) {
+  std::string batch;
+  for (int i = 0; i < 3; ++i) {
+    ChatEvent event = Message();
+    const std::string text = absl::StrCat("message ", i);
+    event.text = text;
+    AppendEvent(EncodeEvent(event, {absl::FromUnixMicros(100 + i),
+                                    absl::StrCat("id", i)}),
+                &batch);
+  }
+  const ClusterMessage message = Decode(batch);
+  EXPECT_EQ(message.kind, ClusterKind::kEvents);
+  ASSERT_EQ(message.events.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const ClusterEvent& e = message.events[i];
+    EXPECT_EQ(e.event.text, absl::StrCat("message ", i));
+    EXPECT_EQ(e.event.group, "café");
+    EXPECT_EQ(e.event.source.nick, "zoë");
+    EXPECT_EQ(e.stamp.time, absl::FromUnixMicros(100 + i));
+    EXPECT_EQ(e.stamp.msgid, absl::StrCat("id", i));
+    EXPECT_TRUE(IsSubrange(e.event.text, batch));
+  }
+  // Cut inside its last event, a batch is truncated.
+  for (size_t cut = 1; cut < 10; ++cut) {
+    EXPECT_THAT(DecodeError(batch.substr(0, batch.size() - cut)),
+                HasSubstr("truncated"))
+        << cut;
+  }
+}
+
+TEST(ClusterWireTest, RejectsBatchOfOne) {
+  std::string body = EncodeEvent(Message(), {});
+  body[0] = static_cast<char>(ClusterKind::kEvents);
+  EXPECT_THAT(DecodeError(body), HasSubstr("batch of one"));
+}
+
 TEST(ClusterWireTest, EveryEventKindRoundTrips) {
   for (int kind = 0; kind <= static_cast<int>(ChatEvent::Kind::kAway); ++kind) {
     ChatEvent event = Message();
@@ -302,7 +346,7 @@ TEST(ClusterWireTest, RejectsEmptyInput) {
 }
 
 TEST(ClusterWireTest, RejectsUnknownKinds) {
-  for (const char kind : {'\x00', '\x0A', '\x7F', '\xFF'}) {
+  for (const char kind : {'\x00', '\x0B', '\x7F', '\xFF'}) {
     EXPECT_THAT(DecodeError(std::string(1, kind) + std::string(16, '\0')),
                 HasSubstr("unknown kind"));
   }
@@ -385,7 +429,7 @@ TEST(ClusterWireTest, SeedCorpusDecodes) {
     EXPECT_TRUE(DecodeClusterMessage(bytes, &message).ok()) << entry.path();
     ++seeds;
   }
-  EXPECT_GE(seeds, 9);
+  EXPECT_GE(seeds, 11);
 }
 
 }  // namespace

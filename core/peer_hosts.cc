@@ -5,6 +5,7 @@
 #include "absl/numeric/bits.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "core/protocol.h"
 
 namespace chatd {
@@ -180,6 +181,7 @@ void PeerHosts::Apply(Host& host, const ClusterMessage& message,
       registry_->ReplaceHost(index, message.people, announcer);
       return;
     case ClusterKind::kEvent:
+    case ClusterKind::kEvents:
     case ClusterKind::kSyncAsk:
     case ClusterKind::kHeartbeat:
       return;
@@ -218,43 +220,66 @@ void PeerHosts::OnEvent(absl::string_view origin, uint64_t seq,
   stats_.received.fetch_add(1, std::memory_order_relaxed);
   ClusterMessage message;
   if (!DecodeClusterMessage(body, &message).ok() ||
-      message.kind != ClusterKind::kEvent) {
+      (message.kind != ClusterKind::kEvent &&
+       message.kind != ClusterKind::kEvents)) {
     stats_.dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (message.event.group.empty()) {
-    DeliverPrivately(message);
-    return;
-  }
+  const ClusterEvent single{message.event, message.stamp};
+  const absl::Span<const ClusterEvent> events =
+      message.kind == ClusterKind::kEvent ? absl::MakeConstSpan(&single, 1)
+                                          : absl::MakeConstSpan(message.events);
+  const absl::string_view group = events.front().event.group;
+  const std::string folded = GroupRegistry::Fold(group);
   uint16_t index = 0;
   {
     MutexLock lock(&mu_);
     auto it = hosts_.find(origin);
     if (it == hosts_.end() || !it->second.synced) {
-      stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+      stats_.dropped.fetch_add(events.size(), std::memory_order_relaxed);
       return;
     }
     index = it->second.index;
-    auto [last, first] = group_seq_.try_emplace(
-        std::make_pair(index, GroupRegistry::Fold(message.event.group)), seq);
-    if (!first) {
-      if (seq <= last->second) {
-        stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
-        return;
+    // One number per NATS message, however many events it carries; a
+    // private message has none.
+    if (!group.empty()) {
+      auto [last, first] =
+          group_seq_.try_emplace(std::make_pair(index, folded), seq);
+      if (!first) {
+        if (seq <= last->second) {
+          stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        if (seq > last->second + 1) {
+          stats_.gaps.fetch_add(seq - last->second - 1,
+                                std::memory_order_relaxed);
+        }
+        last->second = seq;
       }
-      if (seq > last->second + 1) {
-        stats_.gaps.fetch_add(seq - last->second - 1,
-                              std::memory_order_relaxed);
-      }
-      last->second = seq;
     }
   }
-  DeliverToGroup(index, message);
+  if (group.empty()) {
+    if (message.kind == ClusterKind::kEvent) {
+      DeliverPrivately(index, message);
+    } else {
+      stats_.dropped.fetch_add(events.size(), std::memory_order_relaxed);
+    }
+    return;
+  }
+  for (const ClusterEvent& event : events) {
+    // A batch is one group's: its sequence number says nothing of another.
+    if (event.event.group != group &&
+        GroupRegistry::Fold(event.event.group) != folded) {
+      stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    DeliverToGroup(index, event);
+  }
 }
 
-void PeerHosts::DeliverToGroup(uint16_t host, const ClusterMessage& message) {
+void PeerHosts::DeliverToGroup(uint16_t host, const ClusterEvent& event) {
   const std::optional<GroupRegistry::Route> route = registry_->RouteFromRemote(
-      host, message.event.group, message.event.source.nick);
+      host, event.event.group, event.event.source.nick);
   if (!route.has_value()) {
     // Not a member here (yet, or any more): delivering would break
     // join-before-message or leave-after-last.
@@ -263,13 +288,18 @@ void PeerHosts::DeliverToGroup(uint16_t host, const ClusterMessage& message) {
   }
   if (route->workers == 0) return;
   PostToGroup(route->workers, route->group_id, route->epoch,
-              RenderEvent(message.event, route->classes, message.stamp));
+              RenderEvent(event.event, route->classes, event.stamp));
 }
 
-void PeerHosts::DeliverPrivately(const ClusterMessage& message) {
+void PeerHosts::DeliverPrivately(uint16_t host, const ClusterMessage& message) {
+  // Only from a member of the host it came from, as for a group message:
+  // a host cannot speak for another's members, or for names it lost.
+  const std::optional<GroupRegistry::Recipient> from =
+      registry_->FindRecipient(message.event.source.nick);
   const std::optional<GroupRegistry::Recipient> to =
       registry_->FindRecipient(message.event.target);
-  if (!to.has_value() || to->worker < 0) {
+  if (!from.has_value() || from->host != host || !to.has_value() ||
+      to->worker < 0) {
     stats_.dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }

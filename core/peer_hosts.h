@@ -78,8 +78,9 @@ class PeerHosts : private GroupRegistry::RemoteAnnouncer {
   // A message of `origin`'s presence stream, numbered `seq`.
   void OnPresence(absl::string_view origin, uint64_t seq,
                   absl::string_view body, absl::Time now);
-  // A message `origin` said in a group (numbered `seq` in that group's
-  // stream) or privately to a member here (`seq` 0: not numbered).
+  // What `origin` said in a group, one message or a batch of them (one
+  // NATS message, numbered `seq` in that group's stream), or a message
+  // said privately to a member here (`seq` 0: not numbered).
   void OnEvent(absl::string_view origin, uint64_t seq, absl::string_view body);
 
   // Drops hosts not heard from for the host timeout: their members are
@@ -123,8 +124,8 @@ class PeerHosts : private GroupRegistry::RemoteAnnouncer {
   void Drop(Host& host) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unsync(Host& host, absl::string_view origin, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DeliverToGroup(uint16_t host, const ClusterMessage& message);
-  void DeliverPrivately(const ClusterMessage& message);
+  void DeliverToGroup(uint16_t host, const ClusterEvent& event);
+  void DeliverPrivately(uint16_t host, const ClusterMessage& message);
   // Posts `rendition` for `group_id` at `epoch` to each worker in `workers`.
   void PostToGroup(uint64_t workers, uint64_t group_id, uint64_t epoch,
                    Rendition rendition);

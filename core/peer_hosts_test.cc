@@ -302,6 +302,55 @@ TEST_F(PeerHostsTest, GroupEventReachesEachWorkerWithMembersOnce) {
   EXPECT_THAT(LineOf(posts[0].post), HasSubstr("later"));
 }
 
+TEST_F(PeerHostsTest, BatchIsDeliveredInOrderUnderOneNumber) {
+  Local("carol", "cooking", 1, 11);
+  SyncPeer(10);
+  transport_.Take();
+  std::string batch;
+  for (absl::string_view text : {"one", "two", "three"}) {
+    AppendEvent(EventBody(Said("bob", "cooking", text)), &batch);
+  }
+  // A stranger's message in the batch is dropped alone.
+  AppendEvent(EventBody(Said("mallory", "cooking", "spam")), &batch);
+  // So is one for another group: the number is cooking's.
+  AppendEvent(EventBody(Said("bob", "baking", "elsewhere")), &batch);
+  AppendEvent(EventBody(Said("bob", "COOKING", "four")), &batch);
+  const uint64_t received = peers_->stats().received;
+  peers_->OnEvent(kPeer, 1, batch);
+  auto posts = transport_.Take();
+  ASSERT_EQ(posts.size(), 4u);
+  const char* want[] = {"one", "two", "three", "four"};
+  for (size_t i = 0; i < posts.size(); ++i) {
+    EXPECT_EQ(posts[i].worker, 1);
+    EXPECT_THAT(LineOf(posts[i].post), HasSubstr(want[i]));
+  }
+  EXPECT_EQ(peers_->stats().dropped, 2u);
+  EXPECT_EQ(peers_->stats().received, received + 1);
+
+  // The batch again, or any message under its number: a duplicate.
+  peers_->OnEvent(kPeer, 1, batch);
+  EXPECT_TRUE(transport_.empty());
+  EXPECT_EQ(peers_->stats().duplicates, 1u);
+  // The next number follows without a gap, whatever the batch held.
+  peers_->OnEvent(kPeer, 2, EventBody(Said("bob", "cooking", "five")));
+  EXPECT_EQ(transport_.Take().size(), 1u);
+  EXPECT_EQ(peers_->stats().gaps, 0u);
+}
+
+TEST_F(PeerHostsTest, PrivateBatchIsDropped) {
+  Local("carol", "cooking", 1, 11);
+  SyncPeer(10);
+  transport_.Take();
+  ChatEvent to_carol = Said("bob", "", "psst");
+  to_carol.target = "carol";
+  std::string batch;
+  AppendEvent(EventBody(to_carol), &batch);
+  AppendEvent(EventBody(to_carol), &batch);
+  peers_->OnEvent(kPeer, 0, batch);
+  EXPECT_TRUE(transport_.empty());
+  EXPECT_EQ(peers_->stats().dropped, 2u);
+}
+
 TEST_F(PeerHostsTest, GroupEventFromUnsyncedHostIsDropped) {
   Local("carol", "cooking", 1, 11);
   peers_->OnEvent(kPeer, 1, EventBody(Said("bob", "cooking", "hi")));
@@ -330,6 +379,18 @@ TEST_F(PeerHostsTest, PrivateEventGoesToTheRecipientsWorker) {
   peers_->OnEvent(kPeer, 0, EventBody(event));
   EXPECT_TRUE(transport_.empty());
   EXPECT_EQ(peers_->stats().dropped, 2u);
+
+  // From a name its host does not hold (a stranger, or a member here), or
+  // from a host not in sync: dropped.
+  event.target = "carol";
+  event.source = EventSource{"mallory", "mallory", kLineHost};
+  peers_->OnEvent(kPeer, 0, EventBody(event));
+  event.source = EventSource{"carol", "carol", kLineHost};
+  peers_->OnEvent(kPeer, 0, EventBody(event));
+  event.source = EventSource{"bob", "bob", kLineHost};
+  peers_->OnEvent("elsewhere.00000000000000aa", 0, EventBody(event));
+  EXPECT_TRUE(transport_.empty());
+  EXPECT_EQ(peers_->stats().dropped, 5u);
 }
 
 TEST_F(PeerHostsTest, SilentHostIsDroppedBySweep) {

@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 #include <vector>
@@ -22,6 +23,9 @@ constexpr char kOriginHeader[] = "Chatd-Origin";
 constexpr char kSeqHeader[] = "Chatd-Seq";
 // The publisher drains this many at a time between heartbeat checks.
 constexpr size_t kMaxPerPass = 4096;
+// A batch is published once it reaches this size, far below NATS's
+// default max_payload of 1 MiB.
+constexpr size_t kMaxBatchBytes = 64 * 1024;
 
 std::string GroupSubject(absl::string_view folded_group) {
   return absl::StrCat("chatd.g.", absl::BytesToHexString(folded_group));
@@ -253,6 +257,8 @@ void NatsBackplane::Run() {
       }
       Handle(out);
     });
+    // Batches hold only what was queued already: nothing waits for more.
+    PublishBatches();
     const absl::Time now = absl::Now();
     if (now >= next_beat) {
       PublishPresence(EncodeHeartbeat(options_.node_name, presence_seq_));
@@ -264,23 +270,40 @@ void NatsBackplane::Run() {
   outbox_.Drain(SIZE_MAX, [&](Outgoing&& out) {
     if (out.op != Outgoing::Op::kStop) Handle(out);
   });
+  PublishBatches();
 }
 
 void NatsBackplane::Handle(Outgoing& out) {
+  if (out.op == Outgoing::Op::kGroup) {
+    GroupState* state = &GroupFor(out.group);
+    auto [it, fresh] = batch_of_.try_emplace(state, batches_.size());
+    if (fresh) {
+      batches_.push_back(Batch{state, std::move(out.body), 1});
+      return;
+    }
+    Batch& batch = batches_[it->second];
+    AppendEvent(out.body, &batch.body);
+    ++batch.events;
+    if (batch.body.size() >= kMaxBatchBytes) {
+      // Full: out now; the group's next message starts a new batch, after
+      // this one.
+      Publish(state->subject, batch.body, ++state->seq, batch.events);
+      batch.events = 0;
+      batch_of_.erase(it);
+    }
+    return;
+  }
+  // Everything else keeps its place after the group messages before it.
+  PublishBatches();
   switch (out.op) {
     case Outgoing::Op::kPresence:
       PublishPresence(out.body);
       return;
-    case Outgoing::Op::kGroup: {
-      GroupState& state = GroupFor(out.group);
-      // The number is spent even when the link is down: receivers count
-      // the messages that could not cross as a gap.
-      Publish(state.subject, out.body, ++state.seq);
+    case Outgoing::Op::kGroup:
       return;
-    }
     case Outgoing::Op::kDirect: {
       const std::string origin = peers_->OriginOf(out.host);
-      if (!origin.empty()) Publish(DirectSubject(origin), out.body, 0);
+      if (!origin.empty()) Publish(DirectSubject(origin), out.body, 0, 1);
       return;
     }
     case Outgoing::Op::kSubscribe:
@@ -302,7 +325,18 @@ void NatsBackplane::Handle(Outgoing& out) {
 void NatsBackplane::PublishPresence(const std::string& body) {
   // Presence numbers are spent only on what is sent: receivers must see
   // its stream whole, and a snapshot repairs what the link lost.
-  if (Publish(kPresenceSubject, body, presence_seq_ + 1)) ++presence_seq_;
+  if (Publish(kPresenceSubject, body, presence_seq_ + 1, 0)) ++presence_seq_;
+}
+
+void NatsBackplane::PublishBatches() {
+  for (Batch& batch : batches_) {
+    if (batch.events == 0) continue;  // Published when it filled up.
+    // The number is spent even when the link is down: receivers count
+    // the messages that could not cross as a gap.
+    Publish(batch.group->subject, batch.body, ++batch.group->seq, batch.events);
+  }
+  batches_.clear();
+  batch_of_.clear();
 }
 
 NatsBackplane::GroupState& NatsBackplane::GroupFor(
@@ -313,10 +347,12 @@ NatsBackplane::GroupState& NatsBackplane::GroupFor(
 }
 
 bool NatsBackplane::Publish(const std::string& subject, const std::string& body,
-                            uint64_t seq) {
+                            uint64_t seq, uint64_t events) {
+  // Presence (no events) counts as one message when it cannot cross.
+  const uint64_t messages = std::max<uint64_t>(events, 1);
   if (!connected()) {
     // Not into cnats's reconnect buffer: that would arrive late.
-    stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+    stats_.dropped.fetch_add(messages, std::memory_order_relaxed);
     return false;
   }
   natsMsg* msg = nullptr;
@@ -329,12 +365,13 @@ bool NatsBackplane::Publish(const std::string& subject, const std::string& body,
   if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg);
   natsMsg_Destroy(msg);
   if (s != NATS_OK) {
-    stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+    stats_.dropped.fetch_add(messages, std::memory_order_relaxed);
     LOG_EVERY_N(WARNING, 1000)
         << "publish on " << subject << " failed: " << natsStatus_GetText(s);
     return false;
   }
   stats_.published.fetch_add(1, std::memory_order_relaxed);
+  stats_.events_published.fetch_add(events, std::memory_order_relaxed);
   return true;
 }
 

@@ -28,8 +28,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/backplane.h"
@@ -66,7 +68,10 @@ class NatsBackplane final : public Backplane, private PeerHosts::Replies {
 
   // Counters for /metrics. Relaxed: statistics that publish nothing.
   struct Stats {
-    std::atomic<uint64_t> published{0};
+    std::atomic<uint64_t> published{0};  // NATS messages.
+    // Group and private messages sent; several queued for one group share
+    // a NATS message.
+    std::atomic<uint64_t> events_published{0};
     std::atomic<uint64_t> dropped{0};  // Could not cross: the link was down.
     std::atomic<uint64_t> reconnects{0};
   };
@@ -123,9 +128,13 @@ class NatsBackplane final : public Backplane, private PeerHosts::Replies {
 
   void Run();
   void Handle(Outgoing& out);
-  // False when it could not be handed to cnats (counted as dropped).
+  // False when it could not be handed to cnats (its `events` counted as
+  // dropped).
   bool Publish(const std::string& subject, const std::string& body,
-               uint64_t seq);
+               uint64_t seq, uint64_t events);
+  // Publishes the batches built since the last call, each with its
+  // group's next number.
+  void PublishBatches();
   void PublishPresence(const std::string& body);
   void Subscribe(const std::string& folded_group);
   void Unsubscribe(const std::string& folded_group);
@@ -168,7 +177,19 @@ class NatsBackplane final : public Backplane, private PeerHosts::Replies {
     __natsSubscription* sub = nullptr;
   };
   GroupState& GroupFor(const std::string& folded_group);
-  absl::flat_hash_map<std::string, GroupState> groups_;
+  // Node map: batches_ points at its values.
+  absl::node_hash_map<std::string, GroupState> groups_;
+  // The group messages of one pass over the outbox, a batch per group in
+  // the order of each group's first message. Published at the end of the
+  // pass, and before anything else is (presence must not overtake the
+  // messages queued before it: a leave after its last message).
+  struct Batch {
+    GroupState* group;
+    std::string body;  // kEvent, or kEvents once a second joins.
+    uint64_t events = 0;
+  };
+  std::vector<Batch> batches_;
+  absl::flat_hash_map<GroupState*, size_t> batch_of_;  // Index in batches_.
 };
 
 }  // namespace chatd

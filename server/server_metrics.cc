@@ -124,9 +124,13 @@ std::string ChatServer::Metrics() const {
              "Other hosts of the cluster whose presence is in sync here.",
              Load(p.hosts));
     m.Single("chatd_backplane_published_total", "counter",
-             "Messages published to NATS: presence, and group and private "
-             "messages with members on other hosts.",
+             "NATS messages published: presence, and batches of group "
+             "messages and private messages for members on other hosts.",
              Load(b.published));
+    m.Single("chatd_backplane_events_published_total", "counter",
+             "Group and private messages sent to other hosts (several to "
+             "one group may share a NATS message).",
+             Load(b.events_published));
     m.Single("chatd_backplane_dropped_total", "counter",
              "Messages that could not cross to other hosts (the link was "
              "down), and received ones that could not be delivered.",

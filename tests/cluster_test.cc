@@ -1157,6 +1157,11 @@ TEST_F(ClusterTest, MetricsShowBackplane) {
                          positive));
     EXPECT_OK(MetricWhen(host(h).http_port(), "chatd_backplane_received_total",
                          positive));
+    // Each member's five lines crossed, however many NATS messages they
+    // were batched into.
+    EXPECT_OK(MetricWhen(host(h).http_port(),
+                         "chatd_backplane_events_published_total",
+                         [](double v) { return v >= 5; }));
   }
   ASSERT_OK(nats_->Kill());
   for (int h = 0; h < 2; ++h) {
