@@ -156,6 +156,7 @@ class Reader {
   }
 
   bool AtEnd() const { return in_.empty(); }
+  size_t left() const { return in_.size(); }
 
   // Records the first error; stops all further reads.
   bool Fail(const char* error) {
@@ -211,6 +212,10 @@ bool ReadStampedEvent(Reader* reader, ChatEvent* event, EventStamp* stamp) {
 
 // kEvents: events until the body ends, at least two (one is a kEvent).
 bool ReadEvents(Reader* reader, std::vector<ClusterEvent>* events) {
+  // A chat line with its names and stamp takes some 100 bytes here: room
+  // for most batches without regrowing, and never more than a few times
+  // what is used (the smallest event takes 10 bytes).
+  events->reserve(reader->left() / 64 + 1);
   do {
     if (events->size() == kMaxListEntries) return reader->Fail("list too long");
     ClusterEvent& e = events->emplace_back();
