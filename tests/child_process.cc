@@ -41,6 +41,20 @@ bool ReapChild(pid_t pid, int options, int* status) {
   }
 }
 
+absl::Status SignalChild(pid_t pid, int signo) {
+  if (kill(pid, signo) != 0) {
+    return absl::InternalError(absl::StrCat("kill: ", strerror(errno)));
+  }
+  if (signo != SIGSTOP) return absl::OkStatus();
+  siginfo_t info;
+  while (waitid(P_PID, pid, &info, WSTOPPED | WEXITED | WNOWAIT) != 0) {
+    if (errno != EINTR) {
+      return absl::InternalError(absl::StrCat("waitid: ", strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SignalAndReap(pid_t pid, int signo, absl::Duration timeout,
                            absl::string_view what, int* status) {
   kill(pid, signo);

@@ -26,6 +26,12 @@ std::string DescribeWaitStatus(int status);
 // runs (WNOHANG).
 bool ReapChild(pid_t pid, int options, int* status);
 
+// Sends `signo` to the running child `pid`. For SIGSTOP it returns only
+// once the child has stopped (or exited): a stop takes effect when one of
+// its threads next runs, and a test that goes on at once can still see it
+// answer. The child stays waitable either way.
+absl::Status SignalChild(pid_t pid, int signo);
+
 // Sends `signo` to the running child `pid` and reaps it, SIGKILLing it
 // after `timeout`. Its wait status goes to `*status`. DeadlineExceeded
 // ("<what> did not exit within <timeout> of <signal>") if it was killed.

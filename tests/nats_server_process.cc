@@ -433,8 +433,7 @@ absl::Status NatsServerProcess::Signal(int signo) {
     return absl::FailedPreconditionError(absl::StrCat(
         "nats-server is not running (", DescribeWaitStatus(wait_status_), ")"));
   }
-  if (kill(pid_, signo) != 0) return ErrnoStatus("kill", errno);
-  return absl::OkStatus();
+  return SignalChild(pid_, signo);
 }
 
 absl::Status NatsServerProcess::Restart(absl::Duration timeout) {

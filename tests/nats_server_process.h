@@ -91,6 +91,7 @@ class NatsServerProcess {
   // if killed by a signal.
   absl::StatusOr<int> Stop(absl::Duration timeout = absl::Seconds(10));
   // Sends `signo` (SIGSTOP, SIGCONT, ...); an error when not running.
+  // SIGSTOP returns once it has taken effect (SignalChild).
   absl::Status Signal(int signo);
   // Kill() if running, then Start() on the same ports.
   absl::Status Restart(absl::Duration timeout = absl::Seconds(10));

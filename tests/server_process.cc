@@ -337,10 +337,7 @@ absl::Status ServerProcess::Signal(int signo) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the server has exited: ", DescribeWaitStatus(wait_status_)));
   }
-  if (kill(pid_, signo) != 0) {
-    return absl::InternalError(absl::StrCat("kill: ", strerror(errno)));
-  }
-  return absl::OkStatus();
+  return SignalChild(pid_, signo);
 }
 
 absl::StatusOr<std::string> ServerProcess::Log() const {

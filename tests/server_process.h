@@ -131,7 +131,8 @@ class ServerProcess {
   std::string key_file() const { return tls_cert_dir_ + "/server.key"; }
 
   // Sends `signo` to the running server, e.g. SIGHUP to reload its
-  // certificate; an error when it has exited.
+  // certificate; an error when it has exited. SIGSTOP returns once it has
+  // taken effect (SignalChild).
   absl::Status Signal(int signo);
 
   // Sends `signo` (SIGTERM or SIGINT ask for a clean shutdown) and waits up
