@@ -350,7 +350,7 @@ void ClientConnection::AfterInput(Session::InputState state) {
         UpdateInterest();
       }
       // Only the join deadline can be armed here; joining disarms it.
-      if (timer_.armed()) ArmTimer();
+      if (timer_.armed()) ArmTimerAfterInput();
       return;
   }
 }
@@ -425,14 +425,29 @@ void ClientConnection::OnTimer() {
   }
 }
 
+absl::Time ClientConnection::NextDeadline() const {
+  absl::Time at = std::min(framing_->deadline(), session_->deadline());
+  if (throttled_ && !input_held_) at = std::min(at, session_->resume_at());
+  return at;
+}
+
 void ClientConnection::ArmTimer() {
   // An unjoined connection keeps the join deadline Open() armed, and a
   // draining one the limit Drain() armed; a joined one waits for its next
   // token while throttled, unless the worker holds its input, and for the
-  // framing's own deadline.
+  // framing's and the session's own deadlines.
   if (state_ != State::kOpen || !session_->joined()) return;
-  absl::Time at = std::min(framing_->deadline(), session_->deadline());
-  if (throttled_ && !input_held_) at = std::min(at, session_->resume_at());
+  worker_->loop().timers().Arm(&timer_, NextDeadline());
+}
+
+void ClientConnection::ArmTimerAfterInput() {
+  if (state_ != State::kOpen || !session_->joined()) return;
+  // Every line an IRC client sends pushes its idle-ping deadline back: a
+  // deadline that only moved later stays armed where it was, so the timer
+  // fires early once per idle period (OnTimer finds nothing due and arms
+  // it again) instead of moving in the heap on every read.
+  const absl::Time at = NextDeadline();
+  if (timer_.armed() && timer_.deadline() <= at) return;
   worker_->loop().timers().Arm(&timer_, at);
 }
 

@@ -152,6 +152,10 @@ class ClientConnection final : public EventLoop::Handler,
   // Re-arms the timer of a joined connection for its next token, or
   // disarms it (see the class comment).
   void ArmTimer();
+  // ArmTimer() after a read, moving the timer only to an earlier deadline.
+  void ArmTimerAfterInput();
+  // The earliest of a joined connection's own deadlines.
+  absl::Time NextDeadline() const;
   void QueueFlush();
   // The session is over: stop serving input, flush, then close.
   void Drain();

@@ -690,6 +690,21 @@ TEST_F(IrcPingTest, IdleClientIsPingedAndStaysWhileItAnswers) {
   EXPECT_EQ(lines.back().raw, FromSrv("PONG irc.test :alive"));
 }
 
+TEST_F(IrcPingTest, TalkingClientIsNotPinged) {
+  ASSERT_OK_AND_ASSIGN(IrcClient alice, Registered("alice"));
+  // Lines every 300 ms for 3 s keep pushing the 1 s idle deadline back;
+  // the timer still fires at the deadlines it was armed for, and must
+  // find nothing due.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_OK(alice.Send(absl::StrCat("PING :busy", i)));
+    EXPECT_EQ(alice.NextLine(),
+              FromSrv(absl::StrCat("PONG irc.test :busy", i)));
+    absl::SleepFor(absl::Milliseconds(300));
+  }
+  // Silent now: pinged within the interval.
+  EXPECT_EQ(alice.NextLine(absl::Seconds(5)), "PING :irc.test");
+}
+
 TEST_F(IrcPingTest, SilentClientIsClosedWithPingTimeout) {
   ASSERT_OK_AND_ASSIGN(ChatClient tim, Join("cooking", "tim", 1));
   ASSERT_OK_AND_ASSIGN(IrcClient alice, InChannel("alice", "#cooking"));
