@@ -76,9 +76,11 @@ std::string ChatServer::Metrics() const {
            "several).",
            shard_sum(&ChatShard::Stats::members));
   m.Single("chatd_names", "gauge",
-           "Names in use: members online, on every transport.",
+           "Names in use: members online, on every transport; in cluster "
+           "mode those on the other hosts too, as known here.",
            static_cast<uint64_t>(registry_.person_count()));
-  m.Single("chatd_groups", "gauge", "Groups with at least one member.",
+  m.Single("chatd_groups", "gauge",
+           "Groups with at least one member (in cluster mode, on any host).",
            static_cast<uint64_t>(registry_.group_count()));
   m.Single("chatd_lines_received_total", "counter",
            "Lines (messages and commands) taken from joined members.",
