@@ -61,6 +61,14 @@ ChatEvent Said(absl::string_view from, absl::string_view group,
   return event;
 }
 
+// A private message: no group, a target.
+ChatEvent SaidTo(absl::string_view from, absl::string_view to,
+                 absl::string_view text) {
+  ChatEvent event = Said(from, "", text);
+  event.target = to;
+  return event;
+}
+
 std::string EventBody(const ChatEvent& event) {
   return EncodeEvent(event, EventStamp{absl::Now(), ""});
 }
@@ -341,11 +349,10 @@ TEST_F(PeerHostsTest, PrivateBatchIsDropped) {
   Local("carol", "cooking", 1, 11);
   SyncPeer(10);
   transport_.Take();
-  ChatEvent to_carol = Said("bob", "", "psst");
-  to_carol.target = "carol";
   std::string batch;
-  AppendEvent(EventBody(to_carol), &batch);
-  AppendEvent(EventBody(to_carol), &batch);
+  for (int i = 0; i < 2; ++i) {
+    AppendEvent(EventBody(SaidTo("bob", "carol", "psst")), &batch);
+  }
   peers_->OnEvent(kPeer, 0, batch);
   EXPECT_TRUE(transport_.empty());
   EXPECT_EQ(peers_->stats().dropped, 2u);
@@ -362,8 +369,7 @@ TEST_F(PeerHostsTest, PrivateEventGoesToTheRecipientsWorker) {
   Local("carol", "cooking", 2, 77);
   SyncPeer(10);
   transport_.Take();
-  ChatEvent event = Said("bob", "", "psst");
-  event.target = "Carol";
+  ChatEvent event = SaidTo("bob", "Carol", "psst");
   peers_->OnEvent(kPeer, 0, EventBody(event));
   auto posts = transport_.Take();
   ASSERT_EQ(posts.size(), 1u);
