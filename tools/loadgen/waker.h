@@ -26,9 +26,13 @@ class Waker {
   }
 
   // Owner thread, when the eventfd polls readable, before acting on it.
+  // Drains before clearing, as libuv does: cleared first, a Wake() between
+  // the two would signal and see its signal drained, leave `pending` set,
+  // and every later Wake() would return early with nothing left to poll
+  // (a closed-loop sender whose acknowledgements stopped waking it).
   void Clear() {
-    pending_.store(false);
     event_fd_.Drain();
+    pending_.store(false);
   }
 
  private:
