@@ -192,19 +192,21 @@ void ChatShard::LeaveAll(Member* member, const ChatEvent& event) {
 void ChatShard::Broadcast(const Membership& from, const ChatEvent& event,
                           bool to_sender) {
   const Group& group = *from.group;
+  // Topics and modes are the group's state, not messages: not counted, and
+  // they stay on their host.
+  const bool state_change = event.kind == ChatEvent::Kind::kTopic ||
+                            event.kind == ChatEvent::Kind::kMode;
+  if (!state_change) SingleWriterAdd(stats_.messages, uint64_t{1});
   // The epoch first: its acquire makes the masks include every worker and
   // class whose members joined by then.
-  SingleWriterAdd(stats_.messages, uint64_t{1});
   const uint64_t epoch = group.epoch();
   ShardPost post;
   post.kind = ShardPost::Kind::kGroup;
   post.origin = worker_;
   post.group_id = group.id();
   post.epoch = epoch;
-  // Topics and modes stay on their host; what members say crosses.
-  const bool crosses = backplane_ != nullptr && group.remote_members() > 0 &&
-                       event.kind != ChatEvent::Kind::kTopic &&
-                       event.kind != ChatEvent::Kind::kMode;
+  const bool crosses =
+      backplane_ != nullptr && group.remote_members() > 0 && !state_change;
   std::string msgid;
   const EventStamp stamp = Stamp(group.class_mask(), crosses, &msgid);
   post.rendition = RenderEvent(event, group.class_mask(), stamp);
@@ -330,16 +332,15 @@ void ChatShard::Deliver(const ShardPost& post) {
             continue;
           }
           member->delivery_mark_ = mark;
-          member->Deliver(post.rendition);
-          ++delivered;
+          delivered += member->Deliver(post.rendition) ? 1 : 0;
         }
       }
       SingleWriterAdd(stats_.deliveries, delivered);
       return;
     }
     case ShardPost::Kind::kDirect:
-      if (Member* member = LocalMember(post.member_id)) {
-        member->Deliver(post.rendition);
+      if (Member* member = LocalMember(post.member_id);
+          member != nullptr && member->Deliver(post.rendition)) {
         SingleWriterAdd(stats_.deliveries, uint64_t{1});
       }
       return;
@@ -352,8 +353,11 @@ void ChatShard::Deliver(const ShardPost& post) {
       }
       return;
     case ShardPost::Kind::kEveryone: {
-      for (const auto& [id, member] : members_) member->Deliver(post.rendition);
-      SingleWriterAdd(stats_.deliveries, uint64_t{members_.size()});
+      uint64_t delivered = 0;
+      for (const auto& [id, member] : members_) {
+        delivered += member->Deliver(post.rendition) ? 1 : 0;
+      }
+      SingleWriterAdd(stats_.deliveries, delivered);
       return;
     }
   }
@@ -452,8 +456,7 @@ void ChatShard::DeliverTo(const std::vector<Membership*>& members,
   uint64_t delivered = 0;
   for (Membership* m : members) {
     if (m->member != except && m->joined_epoch <= epoch) {
-      m->member->Deliver(rendition);
-      ++delivered;
+      delivered += m->member->Deliver(rendition) ? 1 : 0;
     }
   }
   SingleWriterAdd(stats_.deliveries, delivered);

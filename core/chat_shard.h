@@ -87,8 +87,11 @@ class ChatShard {
   // (SingleWriterAdd), read by any.
   struct Stats {
     std::atomic<uint64_t> lines_received{0};  // From joined members.
-    std::atomic<uint64_t> messages{0};        // Chat lines broadcast.
-    std::atomic<uint64_t> deliveries{0};      // Lines queued on members.
+    // Chat lines broadcast; topic and mode changes are not counted.
+    std::atomic<uint64_t> messages{0};
+    // Lines queued on members; a member whose client gets no form of a
+    // line (TAGMSG to a plain client) is not counted.
+    std::atomic<uint64_t> deliveries{0};
     std::atomic<uint64_t> private_messages{0};
     std::atomic<int64_t> members{0};  // Memberships here.
   };

@@ -28,7 +28,6 @@ using ::testing::UnorderedElementsAre;
 
 constexpr int kWorkers = 3;
 
-
 // Queues posts and delivers them in the order posted, as the workers'
 // mailboxes would (one FIFO for all is one of the orders they allow).
 class QueueTransport final : public ChatShard::Transport {
@@ -263,6 +262,56 @@ TEST_F(ChatShardTest, AwayReachesOnlyMembersWithAwayNotify) {
   EXPECT_THAT(dan->lines(), IsEmpty());
   EXPECT_THAT(tim->lines(), IsEmpty());
   EXPECT_THAT(ann->lines(), IsEmpty());
+}
+
+TEST_F(ChatShardTest, CountsOnlyMessagesAndLinesQueued) {
+  Person* ann = Add(0, "ann", WireClass::kIrcTags);
+  Person* bob = Add(1, "bob", WireClass::kIrcTags);
+  Person* cid = Add(1, "cid", WireClass::kIrcPlain);
+  Person* tim = Add(0, "tim");
+  Membership* a = Join(ann, "g");
+  Join(bob, "g");
+  Join(cid, "g");
+  Join(tim, "g");
+  ClearAll();
+  auto messages = [&] {
+    return shard(0).stats().messages.load() + shard(1).stats().messages.load();
+  };
+  auto deliveries = [&] {
+    return shard(0).stats().deliveries.load() +
+           shard(1).stats().deliveries.load();
+  };
+  const uint64_t messages_before = messages();
+  const uint64_t deliveries_before = deliveries();
+
+  Say(ann, a, "hi");
+  DeliverAll();
+  EXPECT_EQ(messages() - messages_before, 1u);
+  EXPECT_EQ(deliveries() - deliveries_before, 3u);
+
+  // A TAGMSG reaches only message-tags clients: bob alone.
+  ChatEvent typing = Event(ann, ChatEvent::Kind::kTagMsg, "g");
+  typing.client_tags = "+typing=active";
+  shard(0).Broadcast(*a, typing);
+  DeliverAll();
+  EXPECT_EQ(bob->lines().size(), 2u);
+  EXPECT_EQ(cid->lines().size(), 1u);
+  EXPECT_EQ(tim->lines().size(), 1u);
+  EXPECT_EQ(messages() - messages_before, 2u);
+  EXPECT_EQ(deliveries() - deliveries_before, 4u);
+
+  // A topic change is the group's state: delivered, not a message.
+  auto lines = [&] {
+    return bob->lines().size() + cid->lines().size() + tim->lines().size();
+  };
+  const size_t lines_before = lines();
+  ChatEvent topic = Event(ann, ChatEvent::Kind::kTopic, "g");
+  topic.text = "soup";
+  shard(0).Broadcast(*a, topic);
+  DeliverAll();
+  EXPECT_GT(lines(), lines_before);
+  EXPECT_EQ(messages() - messages_before, 2u);
+  EXPECT_EQ(deliveries() - deliveries_before, 4u + lines() - lines_before);
 }
 
 // --- Private messages -------------------------------------------------------

@@ -72,11 +72,17 @@ class Member {
   uint8_t caps() const { return caps_; }
 
   // Queues `rendition`'s form for this member, if it has one and the
-  // member has the caps it requires.
-  void Deliver(const Rendition& rendition) {
-    if ((caps_ & rendition.required_caps) != rendition.required_caps) return;
-    if (const PayloadRef& line = rendition.For(wire_class_))
-      output_->Send(line);
+  // member has the caps it requires. False when nothing was queued (a
+  // TAGMSG for a plain client, AWAY without away-notify), so that only
+  // real deliveries are counted.
+  bool Deliver(const Rendition& rendition) {
+    if ((caps_ & rendition.required_caps) != rendition.required_caps) {
+      return false;
+    }
+    const PayloadRef& line = rendition.For(wire_class_);
+    if (!line) return false;
+    output_->Send(line);
+    return true;
   }
   SessionOutput& output() { return *output_; }
 

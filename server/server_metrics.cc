@@ -85,13 +85,17 @@ std::string ChatServer::Metrics() const {
   m.Single("chatd_lines_received_total", "counter",
            "Lines (messages and commands) taken from joined members.",
            shard_sum(&ChatShard::Stats::lines_received));
-  m.Single("chatd_messages_total", "counter", "Chat messages broadcast.",
+  m.Single("chatd_messages_total", "counter",
+           "Chat messages broadcast in groups (topic and mode changes not "
+           "counted).",
            shard_sum(&ChatShard::Stats::messages));
   m.Single("chatd_private_messages_total", "counter",
            "Private messages sent (/msg, IRC PRIVMSG and NOTICE to a nick).",
            shard_sum(&ChatShard::Stats::private_messages));
   m.Single("chatd_deliveries_total", "counter",
-           "Group lines (messages, joins, leaves) queued on recipients.",
+           "Group lines (messages, joins, leaves) queued on recipients; one "
+           "whose client gets no form of a line (TAGMSG to a plain client) "
+           "is not counted.",
            shard_sum(&ChatShard::Stats::deliveries));
   m.Single("chatd_received_bytes_total", "counter",
            "Bytes read from client sockets.",
