@@ -6,16 +6,11 @@
 # messages both ways, /me, /names, private messages both ways, /part, /join,
 # /quit, and tim's disconnect seen as a QUIT.
 #
-# The server under test is chatd; IRC_TEST_SERVER=ngircd runs the same
-# scenario against ngircd (/usr/sbin/ngircd, developing the client driving
-# without chatd), with tim as a raw IRC client whose traffic is translated
-# to and from the line protocol, so every check is the same in both modes.
 # Needs irssi, weechat-headless (+ weechat-plugins for fifo), tmux. Only
 # 127.0.0.1 is used; every wait polls with a deadline, the whole test is
 # bounded by $test_budget_s.
 set -euo pipefail
 
-mode="${IRC_TEST_SERVER:-chatd}"
 test_budget_s=80   # every wait gives up when the test has run this long
 wait_s=10          # default deadline of one wait
 group=cooking
@@ -23,15 +18,11 @@ channel="#$group"
 tab=$'\t'
 
 runfiles="${RUNFILES_DIR:-${TEST_SRCDIR:-$0.runfiles}}"
-case "$mode" in
-  chatd) server_bin="${CHATD_BINARY:-$runfiles/chatd/server/chatd}" ;;
-  ngircd) server_bin="${NGIRCD:-$(command -v ngircd || echo /usr/sbin/ngircd)}" ;;
-  *) echo "FAIL: IRC_TEST_SERVER must be chatd or ngircd, not '$mode'" >&2; exit 1 ;;
-esac
+server_bin="${CHATD_BINARY:-$runfiles/chatd/server/chatd}"
 irssi="$(command -v irssi || true)"
 weechat="$(command -v weechat-headless || true)"
 tmux_bin="$(command -v tmux || true)"
-[[ -x "$server_bin" ]] || { echo "FAIL: no executable $mode: '$server_bin'" >&2; exit 1; }
+[[ -x "$server_bin" ]] || { echo "FAIL: no executable chatd: '$server_bin'" >&2; exit 1; }
 for f in "$irssi" "$weechat" "$tmux_bin"; do
   [[ -x "$f" ]] || { echo "FAIL: no irssi, weechat-headless or tmux (tools/setup.sh)" >&2; exit 1; }
 done
@@ -43,7 +34,7 @@ work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/irc_clients.XXXXXX")"
 sockdir="$work"
 ((${#work} < 80)) || sockdir="$(mktemp -d /tmp/irc_tmux.XXXXXX)"
 tmux_cmd=("$tmux_bin" -S "$sockdir/tmux.sock" -f /dev/null)
-# The clients, tmux and ngircd read nothing of the real home directory.
+# The clients and tmux read nothing of the real home directory.
 export HOME="$work/home"
 mkdir -p "$HOME"
 
@@ -153,111 +144,20 @@ start_chatd() {
   [[ "$irc_port" =~ ^[0-9]+$ ]] || fail "bad --irc_port_file: '$irc_port'"
 }
 
-# ngircd cannot listen on port 0: try random ports until one binds.
-start_ngircd() {
-  local port _
-  for _ in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 12000))
-    cat >"$work/ngircd.conf" <<EOF
-[Global]
-	Name = irc.test
-	Info = irc_clients_test
-	Listen = 127.0.0.1
-	Ports = $port
-	MotdPhrase = hi
-[Limits]
-	MaxNickLength = 30
-	MaxPenaltyTime = 0
-	PingTimeout = 600
-	PongTimeout = 600
-[Options]
-	DNS = no
-	Ident = no
-	PAM = no
-EOF
-    "$server_bin" -n -f "$work/ngircd.conf" >"$work/server.log" 2>&1 &
-    server_pid=$!
-    local deadline
-    deadline_in 5
-    while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do
-      if grep -qF "Now listening on [127.0.0.1]:$port " "$work/server.log"; then
-        irc_port=$port line_port=$port
-        return 0
-      fi
-      sleep 0.05
-    done
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  done
-  fail "ngircd did not start listening"
-}
-
 stop_server() {
   kill "$server_pid"
-  wait_exit "$server_pid" "$mode after SIGTERM"
+  wait_exit "$server_pid" "chatd after SIGTERM"
   local status=0
   wait "$server_pid" || status=$?
   server_pid=""
-  [[ "$mode" != chatd ]] || ((status == 0)) ||
-    fail "chatd exited with $status after SIGTERM"
+  ((status == 0)) || fail "chatd exited with $status after SIGTERM"
 }
 
-# --- tim, the line user. In chatd mode a plain TCP connection to the line
-# port. In ngircd mode a raw IRC client whose output is translated into the
-# line protocol's lines (irc_to_line) and whose input from it (tim_send), so
-# tim.out reads the same in both modes. tim.want collects the lines tim
-# must see; at the end tim.out must be exactly that.
-irc_to_line() {  # reads the server's IRC; answers on fd $1
-  set +e
-  local fd=$1 line prefix nick cmd args middle trailing target names=0 nicks
-  while IFS= read -r line; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line" >>"$work/tim.raw"
-    prefix=""
-    if [[ "$line" == :* ]]; then
-      prefix=${line%% *} prefix=${prefix#:} line=${line#* }
-    fi
-    nick=${prefix%%!*}
-    cmd=${line%% *} args=${line#"$cmd"}
-    if [[ "$args" == *" :"* ]]; then
-      middle=${args%%" :"*} trailing=${args#*" :"}
-    else  # no ':': the last parameter is the last word
-      middle=${args% *} trailing=${args##* }
-    fi
-    read -r target _ <<<"$middle"
-    case "$cmd" in
-      PING) printf 'PONG :%s\r\n' "${trailing:-$target}" >&"$fd" ;;
-      001) printf 'JOIN %s\r\n' "$channel" >&"$fd" ;;
-      353) read -ra nicks <<<"$trailing"; names=$((names + ${#nicks[@]})) ;;
-      366) echo "* you joined $group as tim ($names online)" ;;
-      JOIN) [[ "$nick" == tim ]] || echo "* $nick has joined" ;;
-      PART | QUIT) echo "* $nick has left" ;;
-      PRIVMSG)
-        if [[ "$trailing" == $'\001ACTION '* ]]; then
-          trailing=${trailing#$'\001ACTION '}
-          echo "* $nick ${trailing%$'\001'}"
-        elif [[ "$target" == "$channel" ]]; then
-          echo "$nick: $trailing"
-        else
-          echo "(private) $nick: $trailing"
-        fi
-        ;;
-    esac
-  done
-}
-
+# --- tim, the line user: a plain TCP connection to the line port.
+# tim.want collects the lines tim must see; at the end tim.out must be
+# exactly that.
 tim_send() {  # a line as tim types it on the line port
-  if [[ "$mode" == chatd ]]; then
-    printf '%s\n' "$1" >&"$tim_fd"
-    return
-  fi
-  local rest
-  case "$1" in
-    "JOIN "*) printf 'NICK tim\r\nUSER tim 0 * :tim\r\n' >&"$tim_fd" ;;  # JOIN on 001
-    "/msg "*) rest=${1#/msg }; printf 'PRIVMSG %s :%s\r\n' "${rest%% *}" "${rest#* }" >&"$tim_fd" ;;
-    *) printf 'PRIVMSG %s :%s\r\n' "$channel" "$1" >&"$tim_fd" ;;
-  esac
+  printf '%s\n' "$1" >&"$tim_fd"
 }
 
 tim_sees() {  # line: tim must get it, after the lines checked before it
@@ -268,11 +168,7 @@ tim_sees() {  # line: tim must get it, after the lines checked before it
 tim_connect() {
   : >"$work/tim.want"
   exec {tim_fd}<>"/dev/tcp/127.0.0.1/$line_port"
-  if [[ "$mode" == chatd ]]; then
-    cat <&"$tim_fd" >"$work/tim.out" &
-  else
-    irc_to_line "$tim_fd" <&"$tim_fd" >"$work/tim.out" &
-  fi
+  cat <&"$tim_fd" >"$work/tim.out" &
   tim_reader_pid=$!
   tim_send "JOIN $group tim"
   tim_sees "* you joined $group as tim (1 online)"
@@ -289,13 +185,8 @@ tim_disconnect() {
   tim_fd=""
 }
 
-# How tim looks on IRC: tim!tim@line.chatd from chatd, as spec'd; ngircd
-# gives a line user's stand-in whatever user@host it gives.
-if [[ "$mode" == chatd ]]; then
-  tim_mask_re='tim@line\.chatd'
-else
-  tim_mask_re='[^ @]+@[^ )]+'
-fi
+# How tim looks on IRC: tim!tim@line.chatd, as spec'd.
+tim_mask_re='tim@line\.chatd'
 
 # --- irssi (nick alice) in a tmux pane. Its own config: one server entry
 # (so irssi knows no other network to connect to) whose chatnet autojoins
@@ -468,8 +359,8 @@ quits() {
   wee_pid=""
 }
 
-"start_$mode"
-echo "irc_clients_test: $mode, IRC port $irc_port, line port $line_port" >&2
+start_chatd
+echo "irc_clients_test: IRC port $irc_port, line port $line_port" >&2
 tim_connect
 irssi_part
 weechat_part
@@ -479,4 +370,4 @@ quits
 diff -u "$work/tim.want" "$work/tim.out" >&2 || fail "tim's transcript"
 
 stop_server
-echo "PASS ($mode, ${SECONDS}s)"
+echo "PASS (${SECONDS}s)"
