@@ -94,10 +94,15 @@ void GroupRegistry::ClaimRemote(uint16_t host, const ClusterPerson& person,
       return;  // The holder's claim is older: it keeps the name.
     }
     if (holder.host == 0) {
-      // Evicted on its own worker; the name is `host`'s once released.
-      lost_names_[folded] = host;
-      announcer.Evict(Evicted{holder.name, holder.member_id, holder.worker,
-                              holder.irc != nullptr});
+      // Evicted on its own worker; the name is `host`'s once released. A
+      // claim repeated (by a snapshot) while the eviction is on its way
+      // only says whose it will be.
+      auto [lost, first] = lost_names_.try_emplace(folded, host);
+      lost->second = host;
+      if (first) {
+        announcer.Evict(Evicted{holder.name, holder.member_id, holder.worker,
+                                holder.irc != nullptr});
+      }
       return;
     }
     DropRemote(it, announcer);
