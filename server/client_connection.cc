@@ -441,14 +441,12 @@ void ClientConnection::ArmTimer() {
 }
 
 void ClientConnection::ArmTimerAfterInput() {
-  if (state_ != State::kOpen || !session_->joined()) return;
   // Every line an IRC client sends pushes its idle-ping deadline back: a
   // deadline that only moved later stays armed where it was, so the timer
   // fires early once per idle period (OnTimer finds nothing due and arms
   // it again) instead of moving in the heap on every read.
-  const absl::Time at = NextDeadline();
-  if (timer_.armed() && timer_.deadline() <= at) return;
-  worker_->loop().timers().Arm(&timer_, at);
+  if (timer_.armed() && timer_.deadline() <= NextDeadline()) return;
+  ArmTimer();
 }
 
 void ClientConnection::Flush() {

@@ -275,22 +275,16 @@ void NatsBackplane::Run() {
 
 void NatsBackplane::Handle(Outgoing& out) {
   if (out.op == Outgoing::Op::kGroup) {
-    GroupState* state = &GroupFor(out.group);
-    auto [it, fresh] = batch_of_.try_emplace(state, batches_.size());
-    if (fresh) {
-      batches_.push_back(Batch{state, std::move(out.body), 1});
-      return;
+    GroupState& state = GroupFor(out.group);
+    if (state.batch_events++ == 0) {
+      batched_.push_back(&state);
+      state.batch = std::move(out.body);
+    } else {
+      AppendEvent(out.body, &state.batch);
     }
-    Batch& batch = batches_[it->second];
-    AppendEvent(out.body, &batch.body);
-    ++batch.events;
-    if (batch.body.size() >= kMaxBatchBytes) {
-      // Full: out now; the group's next message starts a new batch, after
-      // this one.
-      Publish(state->subject, batch.body, ++state->seq, batch.events);
-      batch.events = 0;
-      batch_of_.erase(it);
-    }
+    // Full: out now; the group's next message starts a new batch, after
+    // this one.
+    if (state.batch.size() >= kMaxBatchBytes) PublishBatch(state);
     return;
   }
   // Everything else keeps its place after the group messages before it.
@@ -328,15 +322,18 @@ void NatsBackplane::PublishPresence(const std::string& body) {
   if (Publish(kPresenceSubject, body, presence_seq_ + 1, 0)) ++presence_seq_;
 }
 
+void NatsBackplane::PublishBatch(GroupState& group) {
+  if (group.batch_events == 0) return;  // Published when it filled up.
+  // The number is spent even when the link is down: receivers count the
+  // messages that could not cross as a gap.
+  Publish(group.subject, group.batch, ++group.seq, group.batch_events);
+  group.batch_events = 0;
+  group.batch.clear();
+}
+
 void NatsBackplane::PublishBatches() {
-  for (Batch& batch : batches_) {
-    if (batch.events == 0) continue;  // Published when it filled up.
-    // The number is spent even when the link is down: receivers count
-    // the messages that could not cross as a gap.
-    Publish(batch.group->subject, batch.body, ++batch.group->seq, batch.events);
-  }
-  batches_.clear();
-  batch_of_.clear();
+  for (GroupState* group : batched_) PublishBatch(*group);
+  batched_.clear();
 }
 
 NatsBackplane::GroupState& NatsBackplane::GroupFor(

@@ -175,21 +175,21 @@ class NatsBackplane final : public Backplane, private PeerHosts::Replies {
     uint32_t local_members = 0;
     uint64_t seq = 0;
     __natsSubscription* sub = nullptr;
+    // The group's messages queued in this pass over the outbox, not yet
+    // published: a kEvent body, or kEvents once a second joins.
+    std::string batch;
+    uint64_t batch_events = 0;
   };
   GroupState& GroupFor(const std::string& folded_group);
-  // Node map: batches_ points at its values.
+  // Publishes `group`'s batch, if it has one.
+  void PublishBatch(GroupState& group);
+  // Node map: batched_ points at its values.
   absl::node_hash_map<std::string, GroupState> groups_;
-  // The group messages of one pass over the outbox, a batch per group in
-  // the order of each group's first message. Published at the end of the
-  // pass, and before anything else is (presence must not overtake the
-  // messages queued before it: a leave after its last message).
-  struct Batch {
-    GroupState* group;
-    std::string body;  // kEvent, or kEvents once a second joins.
-    uint64_t events = 0;
-  };
-  std::vector<Batch> batches_;
-  absl::flat_hash_map<GroupState*, size_t> batch_of_;  // Index in batches_.
+  // The groups with a batch, in the order of each one's first message in
+  // this pass. Their batches are published at the end of the pass, and
+  // before anything else is (presence must not overtake the messages
+  // queued before it: a leave after its last message).
+  std::vector<GroupState*> batched_;
 };
 
 }  // namespace chatd
